@@ -1,0 +1,28 @@
+// Byte buffers and the hex/base64 helpers everything shares.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace applctl {
+
+using Bytes = std::vector<std::uint8_t>;
+using BytesView = std::span<const std::uint8_t>;
+
+inline BytesView as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+inline std::string to_string(BytesView b) { return {b.begin(), b.end()}; }
+
+std::string hex(BytesView b);                 // lowercase, no separators
+std::string sha256_hex(BytesView b);          // lowercase hex of SHA-256(b)
+Bytes read_file(const std::string& path);     // throws BadInput naming the file
+// Writes through a temporary file in the same directory and rename(2); mode applies to the new
+// file from its creation (so a key is never readable by others, not even for an instant).
+// Refuses (Refused) to replace an existing file unless overwrite is true.
+void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite);
+
+}  // namespace applctl

@@ -1,0 +1,59 @@
+// Subject names, subject alternative names and hostname matching: pure values, no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace applctl {
+
+// The subject fields an operator types (seed 001, "Subject Name").
+struct Subject {
+  std::string country;   // ISO 3166-1 alpha-2, upper case
+  std::string state;
+  std::string locality;
+  std::string org;
+  std::string ou;
+  std::string cn;
+  bool empty() const {
+    return country.empty() && state.empty() && locality.empty() && org.empty() && ou.empty() && cn.empty();
+  }
+};
+
+// True for an officially assigned ISO 3166-1 alpha-2 code (the full list, upper case only).
+bool is_iso3166_alpha2(std::string_view code);
+// Throws BadInput naming the field when a field is invalid (unknown country, over-long fields
+// beyond RFC 5280's upper bounds, control characters). Country is upper-cased first.
+Subject validated(Subject s);
+
+enum class SanType { DNS, IP };
+
+struct San {
+  SanType type;
+  std::string value;  // DNS: lower case, no trailing dot; IP: canonical text (inet_ntop)
+  std::string str() const { return (type == SanType::DNS ? "DNS:" : "IP:") + value; }
+  bool operator==(const San&) const = default;
+};
+
+// "DNS:name", "IP:addr", or a bare name (IP when it parses as one, else DNS). Throws BadInput
+// naming the SAN: empty labels, bad characters, labels over 63 or names over 253 octets, a
+// wildcard that is not the whole leftmost label or that leaves fewer than two labels after it.
+San parse_san(std::string_view text);
+// Canonical text of an IPv4 or IPv6 address, or nullopt when text is not one.
+std::optional<std::string> canonical_ip(std::string_view text);
+// True when text is a syntactically valid DNS name (wildcards allowed as for parse_san) with at
+// least one dot, or "localhost": what "the CN is a DNS name" means.
+bool is_dns_name(std::string_view text);
+
+// The SAN list of a new certificate or request: the parsed SANs, de-duplicated, with the CN
+// first when the CN is a DNS name (cli.md: "it is also the first SAN").
+std::vector<San> build_sans(const Subject& subject, const std::vector<std::string>& sans);
+
+// RFC 6125 matching of a presented identifier against a host name: case-insensitive, a trailing
+// dot ignored, '*' only as the whole leftmost label matching exactly one non-empty label.
+bool dns_name_matches(std::string_view pattern, std::string_view host);
+// True when one of the SAN strings ("DNS:..", "IP:..") covers host (a DNS name or an IP).
+bool sans_cover(const std::vector<std::string>& alt_names, std::string_view host);
+
+}  // namespace applctl

@@ -1,0 +1,98 @@
+#include "applctl/bytes.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "applctl/error.hpp"
+
+namespace applctl {
+
+std::string hex(BytesView b) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (auto c : b) {
+    out += digits[c >> 4];
+    out += digits[c & 0x0f];
+  }
+  return out;
+}
+
+std::string sha256_hex(BytesView b) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(b.data(), b.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw Error(ErrorKind::Failed, "EVP_Digest(SHA-256) failed");
+  return hex({md, len});
+}
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    fail(err == ENOENT ? ErrorKind::NotFound : ErrorKind::BadInput,
+         fmt::format("cannot read '{}': {}", path, std::strerror(err)));
+  }
+  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(ErrorKind::BadInput, fmt::format("cannot read '{}': read error", path));
+  return data;
+}
+
+void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!overwrite && fs::exists(path, ec))
+    fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  unsigned char rnd[6];
+  RAND_bytes(rnd, sizeof rnd);
+  fs::path tmp = dir / fmt::format(".{}.{}.tmp", target.filename().string(), hex(rnd));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd < 0) fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  ::fchmod(fd, static_cast<mode_t>(mode));  // exact mode, whatever the umask
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+  }
+  if (!overwrite) {
+    // link(2) fails if the target appeared meanwhile, so a racing writer is never clobbered.
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      if (err == EEXIST)
+        fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
+      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    }
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+  }
+}
+
+}  // namespace applctl

@@ -1,0 +1,59 @@
+#include "ossl.hpp"
+
+#include <fmt/format.h>
+
+namespace applctl::ossl {
+
+std::string drain_errors() {
+  std::string out;
+  unsigned long code = 0;
+  const char* data = nullptr;
+  int flags = 0;
+  while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
+      out += " (";
+      out += data;
+      out += ')';
+    }
+  }
+  return out;
+}
+
+void raise(std::string_view what, ErrorKind kind) {
+  std::string queue = drain_errors();
+  if (queue.empty()) queue = "no OpenSSL error reported";
+  throw Error(kind, fmt::format("{} failed: {}", what, queue));
+}
+
+BioPtr mem_bio(BytesView data) {
+  return BioPtr(check_ptr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())), "BIO_new_mem_buf"));
+}
+
+BioPtr new_mem_bio() { return BioPtr(check_ptr(BIO_new(BIO_s_mem()), "BIO_new")); }
+
+Bytes bio_bytes(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  if (len <= 0) return {};
+  return Bytes(data, data + len);
+}
+
+X509Ptr x509_from_der(BytesView der, std::string_view what) {
+  const unsigned char* p = der.data();
+  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!x) raise(what, ErrorKind::BadInput);
+  return x;
+}
+
+X509ReqPtr req_from_der(BytesView der, std::string_view what) {
+  const unsigned char* p = der.data();
+  X509ReqPtr r(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  if (!r) raise(what, ErrorKind::BadInput);
+  return r;
+}
+
+}  // namespace applctl::ossl
