@@ -1,0 +1,141 @@
+// The store: one appliance's certificates, keys, pending requests, IP addresses and settings in
+// one SQLite database (WAL, synchronous=FULL) in a 0700 directory, the database file 0600.
+// Every change happens inside a Transaction (BEGIN IMMEDIATE ... COMMIT) that also writes one
+// audit row, so a failing or killed command leaves the old state and concurrent commands queue.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "applctl/bytes.hpp"
+#include "applctl/certificate.hpp"
+#include "applctl/keys.hpp"
+
+namespace applctl {
+
+namespace sql {
+class Db;
+}
+
+// One row of the certificates table: what `cert list` prints, without parsing the certificate.
+struct CertRow {
+  std::int64_t id = 0;
+  std::string friendly_name;
+  std::string fingerprint_sha256;
+  std::string issued_to, issued_by, subject, issuer;
+  std::string subject_hash, issuer_hash, subject_key_id, authority_key_id, spki_sha256, serial;
+  UnixTime not_before = 0, not_after = 0, created = 0;
+  std::vector<std::string> alt_names;
+  Role role = Role::Leaf;
+  bool self_signed = false;
+  std::optional<std::int64_t> key_id;
+  std::vector<Warning> static_warnings;
+  std::string source;      // "factory", "self-signed", "imported"
+  std::string chain_mode;  // "automatic", "current", "manual"
+};
+
+struct RequestRow {
+  std::int64_t id = 0;
+  std::string friendly_name;
+  std::string subject;
+  std::vector<std::string> alt_names;
+  std::string fingerprint_sha256;  // of the request's DER
+  std::string spki_sha256;
+  std::string key_spec;
+  std::int64_t key_id = 0;
+  UnixTime created = 0;
+};
+
+struct IpRow {
+  std::string address;
+  std::optional<std::int64_t> cert_id;
+};
+
+class Store;
+
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  ~Transaction();  // rolls back unless committed
+  // Objects named in this command's audit row ("cert:web", "ip:10.0.0.1"); never secrets.
+  void touch(std::string object) { objects_.push_back(std::move(object)); }
+  void commit();
+
+ private:
+  friend class Store;
+  Transaction(Store& store, std::string command);
+  Store* store_;
+  std::string command_;
+  std::vector<std::string> objects_;
+  bool done_ = false;
+};
+
+class Store {
+ public:
+  enum class Mode { ReadOnly, ReadWrite };
+  // ReadWrite creates the store (directory 0700, database 0600, schema) when it does not exist.
+  // ReadOnly never creates anything: a missing store opens as an empty in-memory one.
+  static Store open(const std::filesystem::path& dir, Mode mode);
+  static std::filesystem::path database_path(const std::filesystem::path& dir);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  bool exists() const { return exists_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  Transaction write(std::string command) { return Transaction(*this, std::move(command)); }
+
+  // Settings (hostnames, default certificate, factory default, ...), as text.
+  std::optional<std::string> setting(std::string_view key) const;
+  void set_setting(std::string_view key, std::string_view value);
+  void erase_setting(std::string_view key);
+
+  // Keys, addressed by the SHA-256 of their SubjectPublicKeyInfo.
+  std::int64_t insert_key(const PrivateKey& key);  // returns the existing id when already stored
+  std::optional<std::int64_t> find_key(std::string_view spki_sha256) const;
+  PrivateKey load_key(std::int64_t id) const;
+  void remove_key_if_unused(std::int64_t id);
+  std::int64_t count_unattached_keys() const;
+
+  // Certificates.
+  std::int64_t insert_cert(const CertInfo& info, BytesView der, std::string_view friendly_name,
+                           std::optional<std::int64_t> key_id, std::string_view source);
+  std::vector<CertRow> list_certs() const;
+  std::optional<CertRow> cert_by_id(std::int64_t id) const;
+  std::optional<CertRow> cert_by_name(std::string_view name) const;
+  std::optional<CertRow> cert_by_fingerprint(std::string_view fingerprint) const;
+  std::vector<CertRow> certs_by_subject_hash(std::string_view subject_hash) const;
+  std::vector<CertRow> certs_by_spki(std::string_view spki_sha256) const;
+  // A friendly name, or a unique prefix (>= 8 hex digits, colons ignored) of the SHA-256
+  // fingerprint. NotFound when nothing matches; Refused listing the candidates when ambiguous.
+  CertRow resolve_cert(std::string_view ref) const;
+  Bytes cert_der(std::int64_t id) const;
+  std::int64_t count_certs() const;
+  void rename_cert(std::int64_t id, std::string_view name);
+  void set_cert_key(std::int64_t id, std::int64_t key_id);
+  void remove_cert(std::int64_t id);
+
+  // Pending certificate requests.
+  std::int64_t insert_request(const RequestRow& row, BytesView der);
+  std::vector<RequestRow> list_requests() const;
+  RequestRow resolve_request(std::string_view ref) const;  // id or friendly name
+  Bytes request_der(std::int64_t id) const;
+  void remove_request(std::int64_t id);
+
+  // IP addresses and the certificate that serves each.
+  std::vector<IpRow> list_ips() const;
+
+ private:
+  friend class Transaction;
+  Store() = default;
+  std::filesystem::path dir_;
+  bool exists_ = false;
+  std::unique_ptr<sql::Db> db_;
+};
+
+}  // namespace applctl

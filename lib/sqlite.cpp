@@ -1,0 +1,95 @@
+#include "sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace applctl::sql {
+
+void raise(sqlite3* db, int rc, std::string_view what) {
+  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    throw Error(ErrorKind::Refused, fmt::format("the store is locked by another applctl process ({})", what),
+                "wait for it to finish, or raise APPLCTL_LOCK_TIMEOUT (seconds)");
+  if (primary == SQLITE_FULL)
+    throw Error(ErrorKind::Failed, fmt::format("the store's disk is full ({}: {})", what, msg),
+                "free some space; nothing was changed");
+  if (primary == SQLITE_READONLY)
+    throw Error(ErrorKind::Failed, fmt::format("the store is read-only ({}: {})", what, msg),
+                "check the permissions of the store directory and its files");
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+    throw Error(ErrorKind::Failed, fmt::format("the store's database is damaged or not an applctl store ({}: {})", what, msg));
+  throw Error(ErrorKind::Failed, fmt::format("store error in {}: {}", what, msg));
+}
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+  int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), 0, &stmt_, nullptr);
+  if (rc != SQLITE_OK) raise(db, rc, sql.substr(0, 60));
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind(int i, BytesView v) {
+  sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::nullopt_t) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+bool Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  raise(db_, rc, sqlite3_sql(stmt_) != nullptr ? std::string_view(sqlite3_sql(stmt_)).substr(0, 60) : "step");
+}
+
+void Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Stmt::text(int col) const { return std::string(text_view(col)); }
+
+std::string_view Stmt::text_view(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (p == nullptr) return {};
+  return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+Bytes Stmt::blob(int col) const {
+  const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, col));
+  if (p == nullptr) return {};
+  return Bytes(p, p + sqlite3_column_bytes(stmt_, col));
+}
+
+Db::Db(const std::string& path, int flags) {
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(ErrorKind::Failed, fmt::format("cannot open the store database '{}': {}", path, msg));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+void Db::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (err != nullptr) sqlite3_free(err);
+  if (rc != SQLITE_OK) raise(db_, rc, sql.substr(0, 60));
+}
+
+}  // namespace applctl::sql

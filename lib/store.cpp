@@ -1,0 +1,263 @@
+// Opening the store, its schema and migrations, transactions with their audit row, settings, keys.
+#include "applctl/store.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+#include "sqlite.hpp"
+
+namespace applctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Each entry upgrades the schema by one version; never edit a released entry, append a new one.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE keys(
+  id INTEGER PRIMARY KEY,
+  spki_sha256 TEXT NOT NULL UNIQUE,
+  key_type TEXT NOT NULL,
+  pkcs8 BLOB NOT NULL,
+  created INTEGER NOT NULL);
+CREATE TABLE certificates(
+  id INTEGER PRIMARY KEY,
+  friendly_name TEXT NOT NULL UNIQUE,
+  fingerprint_sha256 TEXT NOT NULL UNIQUE,
+  der BLOB NOT NULL,
+  key_id INTEGER REFERENCES keys(id),
+  issued_to TEXT NOT NULL, issued_by TEXT NOT NULL, subject TEXT NOT NULL, issuer TEXT NOT NULL,
+  subject_hash TEXT NOT NULL, issuer_hash TEXT NOT NULL,
+  subject_key_id TEXT NOT NULL, authority_key_id TEXT NOT NULL,
+  spki_sha256 TEXT NOT NULL, serial TEXT NOT NULL,
+  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,
+  alt_names TEXT NOT NULL, role TEXT NOT NULL, self_signed INTEGER NOT NULL,
+  warnings TEXT NOT NULL, source TEXT NOT NULL,
+  chain_mode TEXT NOT NULL DEFAULT 'automatic', chain_pem TEXT,
+  created INTEGER NOT NULL);
+CREATE INDEX certificates_subject_hash ON certificates(subject_hash);
+CREATE INDEX certificates_spki ON certificates(spki_sha256);
+CREATE INDEX certificates_not_after ON certificates(not_after);
+CREATE TABLE requests(
+  id INTEGER PRIMARY KEY,
+  friendly_name TEXT NOT NULL UNIQUE,
+  key_id INTEGER NOT NULL REFERENCES keys(id),
+  der BLOB NOT NULL,
+  subject TEXT NOT NULL, alt_names TEXT NOT NULL,
+  fingerprint_sha256 TEXT NOT NULL, spki_sha256 TEXT NOT NULL, key_spec TEXT NOT NULL,
+  created INTEGER NOT NULL);
+CREATE TABLE ip_addresses(
+  address TEXT PRIMARY KEY,
+  certificate_id INTEGER REFERENCES certificates(id));
+CREATE TABLE audit_log(
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL, user TEXT NOT NULL, command TEXT NOT NULL, objects TEXT NOT NULL);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+int lock_timeout_ms() {
+  const char* env = std::getenv("APPLCTL_LOCK_TIMEOUT");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    long s = std::strtol(env, &end, 10);
+    if (*end == '\0' && s >= 0 && s <= 86400) return static_cast<int>(s * 1000);
+  }
+  return 30000;
+}
+
+void make_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail(ErrorKind::Failed, fmt::format("cannot create the store directory '{}': {}", dir.string(), ec.message()));
+  if (::chmod(dir.c_str(), 0700) != 0)
+    fail(ErrorKind::Failed, fmt::format("cannot set mode 0700 on '{}': {}", dir.string(), std::strerror(errno)));
+}
+
+// Creates the database file 0600 before SQLite sees it; SQLite gives its -wal and -shm files the
+// database file's mode.
+void make_private_file(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fail(ErrorKind::Failed, fmt::format("cannot create '{}': {}", file.string(), std::strerror(errno)));
+  ::fchmod(fd, 0600);
+  ::close(fd);
+}
+
+std::string current_user() {
+  uid_t uid = ::geteuid();
+  struct passwd pw{};
+  struct passwd* out = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out != nullptr) return out->pw_name;
+  return fmt::format("uid:{}", uid);
+}
+
+void migrate(sql::Db& db) {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  int version = 0;
+  {
+    auto q = db.prepare("SELECT version FROM schema_version");
+    if (q.step()) version = static_cast<int>(q.int64(0));
+  }
+  if (version > kSchemaVersion)
+    fail(ErrorKind::Failed, fmt::format("the store has schema version {}, newer than this applctl ({})", version, kSchemaVersion),
+         "upgrade applctl");
+  for (int v = version; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
+  if (version != kSchemaVersion) {
+    db.exec("DELETE FROM schema_version");
+    db.prepare("INSERT INTO schema_version(version) VALUES(?)").bind(1, std::int64_t{kSchemaVersion}).run();
+  }
+}
+
+}  // namespace
+
+fs::path Store::database_path(const fs::path& dir) { return dir / "applctl.db"; }
+
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+Store Store::open(const fs::path& dir, Mode mode) {
+  Store s;
+  s.dir_ = dir;
+  const fs::path file = database_path(dir);
+  std::error_code ec;
+  s.exists_ = fs::exists(file, ec);
+  if (!s.exists_ && mode == Mode::ReadOnly) {
+    s.db_ = std::make_unique<sql::Db>(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY);
+    migrate(*s.db_);
+    return s;
+  }
+  if (!s.exists_) {
+    make_private_dir(dir);
+    make_private_file(file);
+  }
+  const bool writable = ::access(file.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0;
+  int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  if (!writable && mode == Mode::ReadWrite)
+    fail(ErrorKind::Failed, fmt::format("the store '{}' is read-only for this user", dir.string()),
+         "check the permissions of the store directory and its files");
+  s.db_ = std::make_unique<sql::Db>(file.string(), flags);
+  sqlite3_busy_timeout(s.db_->handle(), lock_timeout_ms());
+  if (writable) {
+    s.db_->exec("PRAGMA journal_mode=WAL");
+    s.db_->exec("PRAGMA synchronous=FULL");
+  }
+  s.db_->exec("PRAGMA foreign_keys=ON");
+  // Creating or upgrading the schema is itself one immediate transaction, so concurrent first
+  // commands on a new store queue here instead of racing.
+  if (writable) {
+    s.db_->exec("BEGIN IMMEDIATE");
+    try {
+      migrate(*s.db_);
+      s.db_->exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(s.db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  s.exists_ = true;
+  return s;
+}
+
+Transaction::Transaction(Store& store, std::string command) : store_(&store), command_(std::move(command)) {
+  if (!store.exists_) fail(ErrorKind::Failed, "internal: write transaction on a read-only store");
+  store.db_->exec("BEGIN IMMEDIATE");
+}
+
+Transaction::Transaction(Transaction&& o) noexcept
+    : store_(o.store_), command_(std::move(o.command_)), objects_(std::move(o.objects_)), done_(o.done_) {
+  o.done_ = true;
+}
+
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(store_->db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  store_->db_->prepare("INSERT INTO audit_log(time, user, command, objects) VALUES(?,?,?,?)")
+      .bind(1, now())
+      .bind(2, current_user())
+      .bind(3, command_)
+      .bind(4, nlohmann::json(objects_).dump())
+      .run();
+  store_->db_->exec("COMMIT");
+  done_ = true;
+}
+
+std::optional<std::string> Store::setting(std::string_view key) const {
+  auto q = db_->prepare("SELECT value FROM settings WHERE key = ?");
+  q.bind(1, key);
+  if (q.step()) return q.text(0);
+  return std::nullopt;
+}
+
+void Store::set_setting(std::string_view key, std::string_view value) {
+  db_->prepare("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
+void Store::erase_setting(std::string_view key) { db_->prepare("DELETE FROM settings WHERE key = ?").bind(1, key).run(); }
+
+std::int64_t Store::insert_key(const PrivateKey& key) {
+  std::string spki = key.spki_sha256();
+  if (auto id = find_key(spki)) return *id;
+  Bytes der = key.pkcs8_der();
+  db_->prepare("INSERT INTO keys(spki_sha256, key_type, pkcs8, created) VALUES(?,?,?,?)")
+      .bind(1, spki)
+      .bind(2, key.info().spec())
+      .bind(3, der)
+      .bind(4, now())
+      .run();
+  OPENSSL_cleanse(der.data(), der.size());
+  return db_->last_insert_id();
+}
+
+std::optional<std::int64_t> Store::find_key(std::string_view spki_sha256) const {
+  auto q = db_->prepare("SELECT id FROM keys WHERE spki_sha256 = ?");
+  q.bind(1, spki_sha256);
+  if (q.step()) return q.int64(0);
+  return std::nullopt;
+}
+
+PrivateKey Store::load_key(std::int64_t id) const {
+  auto q = db_->prepare("SELECT pkcs8 FROM keys WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step()) fail(ErrorKind::NotFound, fmt::format("key {} is not in the store", id));
+  Bytes der = q.blob(0);
+  PrivateKey key = PrivateKey::from_pkcs8_der(der);
+  OPENSSL_cleanse(der.data(), der.size());
+  return key;
+}
+
+void Store::remove_key_if_unused(std::int64_t id) {
+  db_->prepare(
+         "DELETE FROM keys WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM certificates WHERE key_id = ?1)"
+         " AND NOT EXISTS (SELECT 1 FROM requests WHERE key_id = ?1)")
+      .bind(1, id)
+      .run();
+}
+
+std::int64_t Store::count_unattached_keys() const {
+  auto q = db_->prepare(
+      "SELECT count(*) FROM keys k WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.key_id = k.id)"
+      " AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.key_id = k.id)");
+  q.step();
+  return q.int64(0);
+}
+
+}  // namespace applctl
