@@ -211,6 +211,18 @@ std::int64_t Store::count_certs() const {
   return q.int64(0);
 }
 
+std::optional<CertRow> Store::soonest_expiry() const {
+  auto rows = query_certs(*db_, "ORDER BY not_after LIMIT 1");
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
+}
+
+std::int64_t Store::count_requests() const {
+  auto q = db_->prepare("SELECT count(*) FROM requests");
+  q.step();
+  return q.int64(0);
+}
+
 void Store::rename_cert(std::int64_t id, std::string_view name) {
   if (auto other = cert_by_name(name); other && other->id != id)
     fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name), "choose another name");
@@ -223,6 +235,20 @@ void Store::set_cert_key(std::int64_t id, std::int64_t key_id) {
 
 void Store::remove_cert(std::int64_t id) {
   db_->prepare("DELETE FROM certificates WHERE id = ?").bind(1, id).run();
+}
+
+std::string Store::cert_chain_pem(std::int64_t id) const {
+  auto q = db_->prepare("SELECT chain_pem FROM certificates WHERE id = ?");
+  q.bind(1, id);
+  return q.step() ? q.text(0) : std::string();
+}
+
+void Store::set_cert_chain(std::int64_t id, std::string_view mode, std::string_view pem) {
+  db_->prepare("UPDATE certificates SET chain_mode = ?, chain_pem = ? WHERE id = ?")
+      .bind(1, mode)
+      .bind(2, pem.empty() ? std::optional<std::string_view>() : std::optional<std::string_view>(pem))
+      .bind(3, id)
+      .run();
 }
 
 std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
@@ -282,6 +308,22 @@ std::vector<IpRow> Store::list_ips() const {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+}  // namespace applctl
+
+namespace applctl {
+
+void Store::add_ip(std::string_view address, std::optional<std::int64_t> cert_id) {
+  db_->prepare("INSERT INTO ip_addresses(address, certificate_id) VALUES(?, ?)").bind(1, address).bind(2, cert_id).run();
+}
+
+void Store::assign_ip(std::string_view address, std::optional<std::int64_t> cert_id) {
+  db_->prepare("UPDATE ip_addresses SET certificate_id = ? WHERE address = ?").bind(1, cert_id).bind(2, address).run();
+}
+
+void Store::remove_ip(std::string_view address) {
+  db_->prepare("DELETE FROM ip_addresses WHERE address = ?").bind(1, address).run();
 }
 
 }  // namespace applctl

@@ -12,6 +12,7 @@
 
 #include "applctl/bytes.hpp"
 #include "applctl/certificate.hpp"
+#include "applctl/error.hpp"
 #include "applctl/keys.hpp"
 
 namespace applctl {
@@ -116,19 +117,27 @@ class Store {
   CertRow resolve_cert(std::string_view ref) const;
   Bytes cert_der(std::int64_t id) const;
   std::int64_t count_certs() const;
+  std::optional<CertRow> soonest_expiry() const;
   void rename_cert(std::int64_t id, std::string_view name);
   void set_cert_key(std::int64_t id, std::int64_t key_id);
   void remove_cert(std::int64_t id);
+  // Chain mode ("automatic", "current", "manual") and, for the last two, the chain's PEM.
+  std::string cert_chain_pem(std::int64_t id) const;
+  void set_cert_chain(std::int64_t id, std::string_view mode, std::string_view pem);
 
   // Pending certificate requests.
   std::int64_t insert_request(const RequestRow& row, BytesView der);
   std::vector<RequestRow> list_requests() const;
   RequestRow resolve_request(std::string_view ref) const;  // id or friendly name
   Bytes request_der(std::int64_t id) const;
+  std::int64_t count_requests() const;
   void remove_request(std::int64_t id);
 
   // IP addresses and the certificate that serves each.
   std::vector<IpRow> list_ips() const;
+  void add_ip(std::string_view address, std::optional<std::int64_t> cert_id);
+  void assign_ip(std::string_view address, std::optional<std::int64_t> cert_id);
+  void remove_ip(std::string_view address);
 
  private:
   friend class Transaction;

@@ -1,0 +1,88 @@
+// The appliance as a whole: creating a store with its factory default certificate, the appliance
+// hostnames, and `status`. Also the summary of one certificate that every command prints.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "applctl/store.hpp"
+
+namespace applctl {
+
+inline constexpr const char* kFactoryName = "factory-default";
+
+// One `cert list` object: the stored row plus what the store knows about it.
+struct CertSummary {
+  CertRow row;
+  bool has_key = false;
+  bool is_default = false;
+  bool factory_default = false;
+  std::vector<std::string> ips;
+  std::vector<Warning> warnings;  // static ones from the row, then time, key, chain and hostname ones
+};
+
+// What the warnings depend on besides the certificate itself.
+struct LintContext {
+  UnixTime now = 0;
+  std::int64_t soon = 30 * 86400;  // expires-soon window
+  std::vector<std::string> hostnames;
+};
+
+struct InitRequest {
+  std::vector<std::string> hostnames;  // empty: keep the store's, or the machine's host name for a new store
+};
+
+struct InitResult {
+  bool created = false;            // the factory default certificate was made now
+  bool hostnames_changed = false;
+  std::vector<std::string> hostnames;
+  CertSummary factory;
+};
+
+// Creates the store's factory default certificate (self-signed, ec:P-256, for the hostnames,
+// marked default) when it has none; idempotent. Store must be open ReadWrite.
+InitResult init_appliance(Store& store, const InitRequest& request);
+// What every mutating command calls first: init_appliance with no hostnames when the store has no
+// factory default certificate yet; nothing otherwise.
+void ensure_initialized(Store& store);
+
+std::vector<std::string> appliance_hostnames(const Store& store);
+
+// A friendly name: 1 to 128 characters, no control characters, no leading or trailing space.
+// Throws BadInput naming it.
+const std::string& checked_friendly_name(const std::string& name);
+
+// Settings keys of the default and the factory default certificate.
+std::optional<std::int64_t> default_cert_id(const Store& store);
+std::optional<std::int64_t> factory_cert_id(const Store& store);
+void set_default_cert_id(Store& store, std::int64_t id);
+
+struct IpView {
+  std::string address;
+  std::string certificate;  // friendly name
+  std::string fingerprint_sha256;
+};
+
+struct StatusResult {
+  std::string store;
+  bool initialized = false;
+  std::vector<std::string> hostnames;
+  std::int64_t certificates = 0;
+  std::int64_t requests = 0;
+  std::int64_t unattached_keys = 0;
+  std::optional<CertSummary> default_cert;
+  std::optional<CertSummary> factory;
+  std::vector<IpView> ips;
+  std::optional<CertRow> soonest_expiry;
+  bool kmip_configured = false;
+  bool encrypted = false;
+};
+
+StatusResult appliance_status(const Store& store);
+
+// Summaries of stored certificates (the whole list is built in one pass over the table).
+std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows);
+CertSummary summarize(const Store& store, CertRow row);
+
+}  // namespace applctl

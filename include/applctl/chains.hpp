@@ -1,0 +1,28 @@
+// Chains as the store knows them: which stored certificates issue which, found by issuer name
+// and key identifiers, without parsing certificates.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "applctl/store.hpp"
+
+namespace applctl {
+
+struct StoreChain {
+  std::vector<CertRow> certificates;  // leaf first, then its issuers, up to the root when known
+  bool complete = false;              // ends in a self-signed root from the store
+  std::string missing;                // issuer name that is not in the store, when incomplete
+};
+
+// The candidates that could have issued a certificate, by subject hash.
+using IssuerLookup = std::function<std::vector<const CertRow*>(const std::string& subject_hash)>;
+
+// Walks from row to its root, choosing among several candidate issuers the one whose subject key
+// id matches the authority key id, then one valid at `at`, then the latest expiry.
+StoreChain walk_chain(const CertRow& row, const IssuerLookup& lookup, UnixTime at);
+// The same against the store's index.
+StoreChain store_chain(const Store& store, const CertRow& row, UnixTime at);
+
+}  // namespace applctl

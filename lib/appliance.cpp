@@ -1,0 +1,220 @@
+#include "applctl/appliance.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "applctl/chains.hpp"
+#include "applctl/error.hpp"
+#include "applctl/names.hpp"
+
+namespace applctl {
+
+namespace {
+
+constexpr const char* kHostnames = "hostnames";
+constexpr const char* kFactoryCert = "factory_cert";
+constexpr const char* kDefaultCert = "default_cert";
+
+// The machine's host name when it is a usable DNS name, else "localhost".
+std::string machine_hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  try {
+    San san = parse_san(buf);
+    if (san.type == SanType::DNS) return san.value;
+  } catch (const Error&) {
+  }
+  return "localhost";
+}
+
+std::optional<std::int64_t> setting_id(const Store& store, const char* key) {
+  auto v = store.setting(key);
+  if (!v) return std::nullopt;
+  return std::stoll(*v);
+}
+
+std::vector<std::string> parse_hostnames(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& h : given) {
+    San san = parse_san(h);
+    if (san.type != SanType::DNS || san.value.starts_with("*."))
+      fail(ErrorKind::BadInput, fmt::format("invalid hostname '{}': expected a DNS name", h),
+           "an appliance hostname is a fully qualified DNS name, e.g. support.example.com");
+    if (std::find(out.begin(), out.end(), san.value) == out.end()) out.push_back(san.value);
+  }
+  return out;
+}
+
+void add_time_warnings(const CertRow& r, const LintContext& ctx, std::vector<Warning>& out) {
+  if (ctx.now > r.not_after)
+    out.push_back({"expired", fmt::format("expired on {}", format_rfc3339(r.not_after))});
+  else if (ctx.now < r.not_before)
+    out.push_back({"not-yet-valid", fmt::format("not valid before {}", format_rfc3339(r.not_before))});
+  else if (r.not_after - ctx.now <= ctx.soon)
+    out.push_back({"expires-soon", fmt::format("expires in {} days, on {}", (r.not_after - ctx.now) / 86400,
+                                                format_rfc3339(r.not_after))});
+}
+
+CertSummary summarize_one(CertRow row, const LintContext& ctx, const StoreChain& chain,
+                          std::optional<std::int64_t> default_id, std::optional<std::int64_t> factory_id,
+                          std::vector<std::string> ips) {
+  CertSummary s;
+  s.has_key = row.key_id.has_value();
+  s.is_default = default_id == row.id;
+  s.factory_default = factory_id == row.id;
+  s.ips = std::move(ips);
+  s.warnings = row.static_warnings;
+  add_time_warnings(row, ctx, s.warnings);
+  if (!chain.complete)
+    s.warnings.push_back({"chain-incomplete", fmt::format("issuer '{}' is not in the store", chain.missing)});
+  if (row.role == Role::Leaf) {
+    if (!s.has_key) s.warnings.push_back({"no-private-key", "no private key: it cannot be assigned or served"});
+    if (!ctx.hostnames.empty()) {
+      bool covered = false;
+      for (const auto& h : ctx.hostnames) covered = covered || sans_cover(row.alt_names, h);
+      if (!covered)
+        s.warnings.push_back({"hostname-not-covered",
+                              fmt::format("covers none of the appliance hostnames ({})", fmt::join(ctx.hostnames, ", "))});
+    }
+  }
+  s.row = std::move(row);
+  return s;
+}
+
+LintContext lint_context(const Store& store) { return {now(), 30 * 86400, appliance_hostnames(store)}; }
+
+}  // namespace
+
+const std::string& checked_friendly_name(const std::string& name) {
+  auto bad = [&](std::string_view why) {
+    fail(ErrorKind::BadInput, fmt::format("invalid friendly name '{}': {}", name, why),
+         "use 1 to 128 printable characters, e.g. --name www-2027");
+  };
+  if (name.empty()) bad("empty");
+  if (name.size() > 128) bad("longer than 128 characters");
+  if (name.front() == ' ' || name.back() == ' ') bad("leading or trailing space");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) bad("control character");
+  return name;
+}
+
+std::optional<std::int64_t> default_cert_id(const Store& store) { return setting_id(store, kDefaultCert); }
+std::optional<std::int64_t> factory_cert_id(const Store& store) { return setting_id(store, kFactoryCert); }
+void set_default_cert_id(Store& store, std::int64_t id) { store.set_setting(kDefaultCert, std::to_string(id)); }
+
+std::vector<std::string> appliance_hostnames(const Store& store) {
+  auto v = store.setting(kHostnames);
+  if (!v) return {};
+  return nlohmann::json::parse(*v).get<std::vector<std::string>>();
+}
+
+std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows) {
+  const LintContext ctx = lint_context(store);
+  const auto default_id = setting_id(store, kDefaultCert);
+  const auto factory_id = setting_id(store, kFactoryCert);
+  std::unordered_map<std::int64_t, std::vector<std::string>> ips;
+  for (auto& ip : store.list_ips())
+    if (ip.cert_id) ips[*ip.cert_id].push_back(std::move(ip.address));
+  // Chains are walked over an in-memory index of the whole table: one query, linear time.
+  std::vector<CertRow> table;
+  if (static_cast<std::int64_t>(rows.size()) != store.count_certs()) table = store.list_certs();
+  const std::vector<CertRow>& all = table.empty() ? rows : table;
+  std::unordered_multimap<std::string, const CertRow*> by_subject;
+  for (const auto& r : all) by_subject.emplace(r.subject_hash, &r);
+  IssuerLookup lookup = [&](const std::string& hash) {
+    std::vector<const CertRow*> out;
+    auto [b, e] = by_subject.equal_range(hash);
+    for (auto it = b; it != e; ++it) out.push_back(it->second);
+    return out;
+  };
+  std::vector<CertSummary> out;
+  out.reserve(rows.size());
+  for (auto& row : rows) {
+    StoreChain chain = walk_chain(row, lookup, ctx.now);
+    auto it = ips.find(row.id);
+    std::vector<std::string> row_ips = it != ips.end() ? std::move(it->second) : std::vector<std::string>{};
+    out.push_back(summarize_one(std::move(row), ctx, chain, default_id, factory_id, std::move(row_ips)));
+  }
+  return out;
+}
+
+CertSummary summarize(const Store& store, CertRow row) {
+  const LintContext ctx = lint_context(store);
+  StoreChain chain = store_chain(store, row, ctx.now);
+  std::vector<std::string> row_ips;
+  for (auto& ip : store.list_ips())
+    if (ip.cert_id == row.id) row_ips.push_back(std::move(ip.address));
+  return summarize_one(std::move(row), ctx, chain, setting_id(store, kDefaultCert), setting_id(store, kFactoryCert),
+                       std::move(row_ips));
+}
+
+InitResult init_appliance(Store& store, const InitRequest& request) {
+  std::vector<std::string> wanted = parse_hostnames(request.hostnames);
+  auto tx = store.write("init");
+  InitResult result;
+  std::vector<std::string> current = appliance_hostnames(store);
+  const bool has_factory = setting_id(store, kFactoryCert).has_value();
+  if (wanted.empty()) wanted = has_factory || !current.empty() ? current : parse_hostnames({machine_hostname()});
+  if (wanted != current) {
+    store.set_setting(kHostnames, nlohmann::json(wanted).dump());
+    result.hostnames_changed = true;
+    tx.touch("hostnames:" + fmt::format("{}", fmt::join(wanted, ",")));
+  }
+  if (!has_factory) {
+    PrivateKey key = PrivateKey::generate(KeySpec::parse("ec:P-256"));
+    Subject subject;
+    subject.cn = wanted.front();
+    std::vector<San> sans;
+    for (const auto& h : wanted) sans.push_back({SanType::DNS, h});
+    Bytes der = make_self_signed(key, {subject, sans, 3650, 0});
+    CertInfo info = inspect_certificate(der);
+    std::int64_t key_id = store.insert_key(key);
+    std::int64_t id = store.insert_cert(info, der, kFactoryName, key_id, "factory");
+    store.set_setting(kFactoryCert, std::to_string(id));
+    store.set_setting(kDefaultCert, std::to_string(id));
+    tx.touch("cert:" + std::string(kFactoryName));
+    result.created = true;
+  }
+  if (result.created || result.hostnames_changed) tx.commit();
+  result.hostnames = wanted;
+  auto factory = store.cert_by_id(*setting_id(store, kFactoryCert));
+  result.factory = summarize(store, std::move(*factory));
+  return result;
+}
+
+void ensure_initialized(Store& store) {
+  if (!store.setting(kFactoryCert)) init_appliance(store, {});
+}
+
+StatusResult appliance_status(const Store& store) {
+  StatusResult s;
+  s.store = store.dir().string();
+  s.initialized = store.setting(kFactoryCert).has_value();
+  s.hostnames = appliance_hostnames(store);
+  s.certificates = store.count_certs();
+  s.requests = store.count_requests();
+  s.unattached_keys = store.count_unattached_keys();
+  if (auto id = setting_id(store, kDefaultCert))
+    if (auto row = store.cert_by_id(*id)) s.default_cert = summarize(store, std::move(*row));
+  if (auto id = setting_id(store, kFactoryCert))
+    if (auto row = store.cert_by_id(*id)) s.factory = summarize(store, std::move(*row));
+  for (auto& ip : store.list_ips()) {
+    IpView v{ip.address, {}, {}};
+    if (ip.cert_id)
+      if (auto row = store.cert_by_id(*ip.cert_id)) {
+        v.certificate = row->friendly_name;
+        v.fingerprint_sha256 = row->fingerprint_sha256;
+      }
+    s.ips.push_back(std::move(v));
+  }
+  s.soonest_expiry = store.soonest_expiry();
+  s.kmip_configured = store.setting("kmip").has_value();
+  return s;
+}
+
+}  // namespace applctl
