@@ -52,7 +52,7 @@ std::vector<Warning> static_warnings(const CertInfo& c, int md_nid) {
   std::vector<Warning> out;
   if (c.role == Role::Leaf) {
     if (c.self_signed)
-      out.push_back({"self-signed", "self-signed: browsers and clients will warn that the site is untrusted"});
+      out.push_back({"self-signed", "not signed by a CA: browsers and clients will warn that the site is untrusted"});
     if (c.alt_names.empty())
       out.push_back({"no-san", "no subject alternative names: clients ignore the common name"});
     if (std::any_of(c.alt_names.begin(), c.alt_names.end(), [](auto& n) { return n.starts_with("IP:"); }))

@@ -173,7 +173,6 @@ Store Store::open(const fs::path& dir, Mode mode) {
 }
 
 Transaction::Transaction(Store& store, std::string command) : store_(&store), command_(std::move(command)) {
-  if (!store.exists_) fail(ErrorKind::Failed, "internal: write transaction on a read-only store");
   store.db_->exec("BEGIN IMMEDIATE");
 }
 

@@ -1,0 +1,173 @@
+// Global options, dispatch through the command table, and the one place where errors become
+// exit codes (applctl(1), EXIT STATUS).
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "applctl/error.hpp"
+
+namespace applctl::cli {
+
+namespace {
+
+std::string default_store_dir() {
+  if (const char* s = std::getenv("APPLCTL_STORE"); s != nullptr && *s != '\0') return s;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x != '\0') return std::string(x) + "/applctl";
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') return std::string(h) + "/.local/share/applctl";
+  fail(ErrorKind::Usage, "cannot find a store: none of --store, APPLCTL_STORE, XDG_DATA_HOME, HOME is set");
+}
+
+// spdlog's default logger writes to stdout; ours writes to stderr (and to --log-file), so stdout
+// carries nothing but results.
+void setup_logging(const Globals& g) {
+  auto err = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  err->set_pattern("applctl: %l: %v");
+  err->set_level(g.quiet ? spdlog::level::err
+                 : g.verbosity >= 2 ? spdlog::level::debug
+                 : g.verbosity == 1 ? spdlog::level::info
+                                    : spdlog::level::warn);
+  std::vector<spdlog::sink_ptr> sinks{err};
+  if (!g.log_file.empty()) {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(g.log_file);
+    file->set_pattern("%Y-%m-%dT%H:%M:%S%z applctl[%P] %l: %v");
+    file->set_level(g.verbosity >= 2 ? spdlog::level::debug : spdlog::level::info);
+    sinks.push_back(file);
+  }
+  auto logger = std::make_shared<spdlog::logger>("applctl", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::debug);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string footer(const Verb& v) {
+  return fmt::format("EXAMPLES:\n{}\nEXIT CODES:\n{}", v.examples, v.exit_codes);
+}
+
+int report(const Error& e, bool json) {
+  std::cerr << "applctl: error: " << e.what() << '\n';
+  if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << '\n';
+  spdlog::debug("exit {}: {}", e.exit_code(), e.what());
+  if (json) {
+    nlohmann::json doc = {{"error", {{"code", e.code()}, {"message", e.what()}, {"hint", e.hint()}}}};
+    std::cout << doc.dump(2) << std::endl;
+  }
+  return e.exit_code();
+}
+
+bool argv_has_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--json") return true;
+  return false;
+}
+
+}  // namespace
+
+std::string Context::store_dir() const {
+  return globals.store_dir.empty() ? default_store_dir() : globals.store_dir;
+}
+
+Store& Context::store() {
+  if (!store_) {
+    if (store_use == StoreUse::None) fail(ErrorKind::Failed, "internal: this command does not use the store");
+    const bool create = store_use == StoreUse::Write ||
+                        (store_use == StoreUse::Change && std::filesystem::exists(Store::database_path(store_dir())));
+    store_ = Store::open(store_dir(), create ? Store::Mode::ReadWrite : Store::Mode::ReadOnly);
+  }
+  return *store_;
+}
+
+void Context::emit(const nlohmann::json& doc, const std::string& human, bool confirmation) const {
+  if (globals.json) {
+    std::cout << doc.dump(2) << '\n';
+  } else if (!(confirmation && globals.quiet)) {
+    std::cout << human;
+    if (!human.empty() && human.back() != '\n') std::cout << '\n';
+  }
+  std::cout.flush();
+}
+
+int run(int argc, char** argv) {
+  const bool json_early = argv_has_json(argc, argv);
+  Globals g;
+  CLI::App app{"applctl: the certificate lifecycle of a network appliance, from a shell", "applctl"};
+  app.set_version_flag("--version", std::string("applctl ") + APPLCTL_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--store", g.store_dir, "Store directory (default: $APPLCTL_STORE, $XDG_DATA_HOME/applctl)");
+  app.add_flag("--json", g.json, "Print one JSON document on stdout");
+  app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr; no confirmations on stdout");
+  app.add_flag("-v,--verbose", g.verbosity, "More log output on stderr (-vv: debug)");
+  app.add_option("--log-file", g.log_file, "Also append logs to FILE");
+  app.footer(
+      "EXIT CODES:\n  0 success, 1 failed, 2 usage, 3 verification failed, 4 not found, 5 refused by a rule,\n"
+      "  6 bad input, 7 remote service failed, 10 cert check: expiring, 11 cert renew: nothing due\n"
+      "See applctl(1) and applctl-<group>(1).");
+
+  std::map<std::string, CLI::App*> group_apps;
+  for (const auto& grp : groups()) {
+    CLI::App* sub = app.add_subcommand(grp.name, grp.summary);
+    sub->require_subcommand(1);
+    sub->fallthrough();
+    group_apps[grp.name] = sub;
+  }
+  Runner chosen;
+  StoreUse chosen_use = StoreUse::None;
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  runners.reserve(verbs().size());
+  for (const auto& v : verbs()) {
+    CLI::App* parent = *v.group ? group_apps.at(v.group) : &app;
+    CLI::App* sub = parent->add_subcommand(v.name, v.summary);
+    sub->fallthrough();
+    sub->footer(footer(v));
+    runners.emplace_back(sub, Runner{});
+    v.setup(*sub, runners.back().second);
+    StoreUse use = v.store;
+    Runner* slot = &runners.back().second;
+    sub->callback([&chosen, &chosen_use, slot, use] {
+      chosen = *slot;
+      chosen_use = use;
+    });
+  }
+
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      std::cout << app.help();
+      return 0;
+    } catch (const CLI::CallForAllHelp&) {
+      std::cout << app.help("", CLI::AppFormatMode::All);
+      return 0;
+    } catch (const CLI::CallForVersion&) {
+      std::cout << app.version() << '\n';
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      // CLI11's own codes never escape: every parse failure is a usage error (exit 2), with the
+      // usage line of the command that was being parsed.
+      const CLI::App* deepest = &app;
+      while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+      std::string help = deepest->help();
+      std::string usage = help.substr(0, help.find('\n'));
+      if (auto pos = help.find("Usage: "); pos != std::string::npos) usage = help.substr(pos, help.find('\n', pos) - pos);
+      throw Error(ErrorKind::Usage, e.what(), usage + "  (see --help)");
+    }
+    setup_logging(g);
+    Context ctx(g);
+    ctx.store_use = chosen_use;
+    return chosen(ctx);
+  } catch (const Error& e) {
+    return report(e, g.json || json_early);
+  } catch (const std::exception& e) {
+    return report(Error(ErrorKind::Failed, fmt::format("internal error: {}", e.what())), g.json || json_early);
+  }
+}
+
+}  // namespace applctl::cli

@@ -1,0 +1,108 @@
+// The command-line layer: global options, the command table, and what every verb shares.
+// A verb's function fills a typed request from its flags, calls one library function and renders
+// the result; `run` in cli.cpp is the only place that turns errors into exit codes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "applctl/names.hpp"
+#include "applctl/store.hpp"
+
+namespace applctl::cli {
+
+// None: no store. Read: never created; a missing store reads as empty. Change: changes objects
+// that must already exist (a missing store reads as empty, so they are not found). Write: creates
+// the store, as `init` does, when it does not exist.
+enum class StoreUse { None, Read, Change, Write };
+
+struct Globals {
+  std::string store_dir;
+  bool json = false;
+  bool quiet = false;
+  int verbosity = 0;
+  std::string log_file;
+};
+
+class Context {
+ public:
+  explicit Context(const Globals& g) : globals(g) {}
+  const Globals& globals;
+  StoreUse store_use = StoreUse::None;
+
+  // The store for this command, opened on first use as the command table says (a read-only
+  // command never creates it).
+  Store& store();
+  std::string store_dir() const;
+
+  // Prints the JSON document with --json, else the human text (nothing with --quiet when the
+  // text is only a confirmation).
+  void emit(const nlohmann::json& doc, const std::string& human, bool confirmation = false) const;
+
+ private:
+  std::optional<Store> store_;
+};
+
+using Runner = std::function<int(Context&)>;
+
+struct Verb {
+  const char* group;  // "" for top-level commands (init, status)
+  const char* name;
+  const char* summary;
+  StoreUse store;
+  void (*setup)(CLI::App& app, Runner& run);
+  const char* examples;    // EXAMPLES section of --help and the man page
+  const char* exit_codes;  // EXIT CODES section
+};
+
+struct Group {
+  const char* name;
+  const char* summary;
+};
+
+const std::vector<Group>& groups();
+const std::vector<Verb>& verbs();
+
+int run(int argc, char** argv);
+
+// Shared flag sets, defined once.
+void add_subject_flags(CLI::App& app, Subject& subject);
+void add_key_flag(CLI::App& app, std::string& spec);
+void add_san_flag(CLI::App& app, std::vector<std::string>& sans);
+
+// A secret from --X-file / --X-env / an echo-less TTY prompt (cli.md: never argv).
+struct SecretSource {
+  std::string file;
+  std::string env;
+  std::function<std::optional<std::string>()> getter(std::string prompt, bool confirm) const;
+};
+void add_passphrase_flags(CLI::App& app, SecretSource& src);
+
+// Refused (exit 5) when path exists and --force was not given; checked before anything changes.
+void refuse_existing(const std::string& path, bool force);
+
+// Verb setup functions, one per verb (the command table in commands.cpp lists them).
+#define APPLCTL_VERB(fn) void fn(CLI::App& app, Runner& run)
+APPLCTL_VERB(setup_init);
+APPLCTL_VERB(setup_status);
+APPLCTL_VERB(setup_cert_list);
+APPLCTL_VERB(setup_cert_show);
+APPLCTL_VERB(setup_cert_self_signed);
+APPLCTL_VERB(setup_cert_export);
+APPLCTL_VERB(setup_cert_rename);
+APPLCTL_VERB(setup_cert_remove);
+APPLCTL_VERB(setup_cert_default);
+APPLCTL_VERB(setup_cert_check);
+APPLCTL_VERB(setup_csr_create);
+APPLCTL_VERB(setup_csr_list);
+APPLCTL_VERB(setup_csr_show);
+APPLCTL_VERB(setup_csr_remove);
+#undef APPLCTL_VERB
+
+}  // namespace applctl::cli

@@ -1,0 +1,175 @@
+// applctl cert list | show | self-signed | export | rename | remove | default | check
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "applctl/certs.hpp"
+#include "applctl/timeutil.hpp"
+#include "cli.hpp"
+#include "render.hpp"
+
+namespace applctl::cli {
+
+namespace {
+
+std::shared_ptr<std::string> add_cert_ref(CLI::App& app) {
+  auto ref = std::make_shared<std::string>();
+  app.add_option("CERT", *ref, "Friendly name or SHA-256 fingerprint prefix (>= 8 hex digits)")->required();
+  return ref;
+}
+
+}  // namespace
+
+void setup_cert_list(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    auto list = list_certificates(ctx.store());
+    ctx.emit(to_json(list), list.empty() ? "no certificates\n" : cert_table(list));
+    return 0;
+  };
+}
+
+void setup_cert_show(CLI::App& app, Runner& run) {
+  auto ref = add_cert_ref(app);
+  run = [ref](Context& ctx) {
+    CertDetails d = show_certificate(ctx.store(), *ref);
+    ctx.emit(to_json(d), cert_details_block(d));
+    return 0;
+  };
+}
+
+void setup_cert_self_signed(CLI::App& app, Runner& run) {
+  struct Opts {
+    SelfSignedRequest req;
+    std::string key = "rsa:3072";
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("--name", o->req.name, "Friendly name of the new certificate")->required();
+  add_key_flag(app, o->key);
+  add_subject_flags(app, o->req.subject);
+  add_san_flag(app, o->req.sans);
+  app.add_option("--days", o->req.days, "Validity in days")->default_val(365)->check(CLI::Range(1, 36500));
+  run = [o](Context& ctx) {
+    o->req.key = KeySpec::parse(o->key);
+    CertSummary c = create_self_signed(ctx.store(), o->req);
+    spdlog::info("cert self-signed: created '{}' ({})", c.row.friendly_name, c.row.fingerprint_sha256);
+    ctx.emit(to_json(c), cert_block(c));
+    return 0;
+  };
+}
+
+void setup_cert_export(CLI::App& app, Runner& run) {
+  struct Opts {
+    ExportRequest req;
+    std::string format;
+    std::string out;
+    bool force = false;
+    SecretSource pass;
+  };
+  auto o = std::make_shared<Opts>();
+  o->req.ref = "";
+  app.add_option("CERT", o->req.ref, "Friendly name or fingerprint prefix")->required();
+  app.add_option("--format", o->format, "der | pem | p7b | pkcs8 | p12")
+      ->required()
+      ->check(CLI::IsMember({"der", "pem", "p7b", "pkcs8", "p12"}));
+  app.add_flag("--with-key", o->req.with_key, "Include the private key (encrypted)");
+  app.add_flag("--with-chain", o->req.with_chain, "Include the intermediates and root");
+  app.add_flag("--legacy", o->req.legacy, "p12: 3DES/RC2-40 with a SHA-1 MAC, for old Windows and Java");
+  app.add_flag("--no-passphrase", o->req.no_passphrase, "Write the key unencrypted (needs --insecure; pem, pkcs8)");
+  app.add_flag("--insecure", o->req.insecure, "Confirm --no-passphrase");
+  app.add_option("-o,--out", o->out, "Output FILE")->required();
+  app.add_flag("--force", o->force, "Overwrite FILE if it exists");
+  add_passphrase_flags(app, o->pass);
+  run = [o](Context& ctx) {
+    o->req.format = parse_export_format(o->format);
+    refuse_existing(o->out, o->force);
+    o->req.passphrase = o->pass.getter("Passphrase to encrypt the private key", true);
+    ExportResult r = export_certificate(ctx.store(), o->req);
+    write_file_atomic(o->out, r.data, r.contains_key ? 0600 : 0644, o->force);
+    spdlog::info("cert export: '{}' as {} to {}{}", r.row.friendly_name, o->format, o->out,
+                 r.contains_key ? " (with private key)" : "");
+    nlohmann::json doc = {{"friendly_name", r.row.friendly_name},
+                          {"fingerprint_sha256", r.row.fingerprint_sha256},
+                          {"format", o->format},
+                          {"file", o->out},
+                          {"private_key", r.contains_key},
+                          {"certificates", r.chain}};
+    ctx.emit(doc,
+             fmt::format("exported '{}' as {} to {} ({} certificate{}{})\n", r.row.friendly_name, o->format, o->out,
+                         r.chain.size(), r.chain.size() == 1 ? "" : "s", r.contains_key ? ", private key encrypted" : ""),
+             true);
+    return 0;
+  };
+}
+
+void setup_cert_rename(CLI::App& app, Runner& run) {
+  auto ref = add_cert_ref(app);
+  auto name = std::make_shared<std::string>();
+  app.add_option("NEW_NAME", *name, "The new friendly name")->required();
+  run = [ref, name](Context& ctx) {
+    CertSummary c = rename_certificate(ctx.store(), *ref, *name);
+    spdlog::info("cert rename: '{}' -> '{}'", *ref, *name);
+    ctx.emit(to_json(c), fmt::format("renamed '{}' to '{}'\n", *ref, c.row.friendly_name), true);
+    return 0;
+  };
+}
+
+void setup_cert_remove(CLI::App& app, Runner& run) {
+  auto ref = add_cert_ref(app);
+  auto force = std::make_shared<bool>(false);
+  app.add_flag("--force", *force, "Also when assigned: move its IP addresses back to the factory default");
+  run = [ref, force](Context& ctx) {
+    RemoveResult r = remove_certificate(ctx.store(), *ref, *force);
+    spdlog::info("cert remove: '{}' ({})", r.removed.friendly_name, r.removed.fingerprint_sha256);
+    nlohmann::json doc = {{"friendly_name", r.removed.friendly_name},
+                          {"fingerprint_sha256", r.removed.fingerprint_sha256},
+                          {"moved_ips", r.moved_ips},
+                          {"was_default", r.was_default}};
+    std::string human = fmt::format("removed '{}'\n", r.removed.friendly_name);
+    if (!r.moved_ips.empty())
+      human += fmt::format("moved to the factory default certificate: {}\n", fmt::join(r.moved_ips, ", "));
+    ctx.emit(doc, human, true);
+    return 0;
+  };
+}
+
+void setup_cert_default(CLI::App& app, Runner& run) {
+  auto ref = add_cert_ref(app);
+  run = [ref](Context& ctx) {
+    CertSummary c = set_default_certificate(ctx.store(), *ref);
+    spdlog::info("cert default: '{}'", c.row.friendly_name);
+    ctx.emit(to_json(c), fmt::format("'{}' is now the default certificate\n", c.row.friendly_name), true);
+    return 0;
+  };
+}
+
+void setup_cert_check(CLI::App& app, Runner& run) {
+  struct Opts {
+    std::vector<std::string> refs;
+    std::string window = "30d";
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("CERT", o->refs, "Certificates to check (default: all)");
+  app.add_option("--expires-in", o->window, "Window, like 30d or 12h")->default_str("30d");
+  run = [o](Context& ctx) {
+    CheckRequest req{o->refs, parse_duration(o->window)};
+    CheckResult r = check_certificates(ctx.store(), req);
+    nlohmann::json arr = nlohmann::json::array();
+    Table t({"NAME", "EXPIRES", "DAYS LEFT", "STATUS"});
+    for (const auto& e : r.entries) {
+      arr.push_back({{"friendly_name", e.row.friendly_name},
+                     {"fingerprint_sha256", e.row.fingerprint_sha256},
+                     {"not_after", format_rfc3339(e.row.not_after)},
+                     {"seconds_left", e.seconds_left},
+                     {"days_left", e.seconds_left / 86400},
+                     {"status", e.status}});
+      t.add({e.row.friendly_name, format_rfc3339(e.row.not_after), std::to_string(e.seconds_left / 86400), e.status});
+    }
+    nlohmann::json doc = {{"checked_at", format_rfc3339(r.checked_at)},
+                          {"expires_in", format_duration(r.window)},
+                          {"ok", !r.attention},
+                          {"certificates", arr}};
+    ctx.emit(doc, r.entries.empty() ? "no certificates\n" : t.str());
+    return r.attention ? 10 : 0;
+  };
+}
+
+}  // namespace applctl::cli

@@ -1,0 +1,79 @@
+// applctl init | status
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "applctl/appliance.hpp"
+#include "cli.hpp"
+#include "render.hpp"
+
+namespace applctl::cli {
+
+void setup_init(CLI::App& app, Runner& run) {
+  auto hostnames = std::make_shared<std::vector<std::string>>();
+  app.add_option("--hostname", *hostnames, "Appliance hostname (FQDN, repeatable); default: the machine's");
+  run = [hostnames](Context& ctx) {
+    InitResult r = init_appliance(ctx.store(), {*hostnames});
+    spdlog::info("init: store {} ({})", ctx.store_dir(), r.created ? "created" : "already initialized");
+    nlohmann::json doc = {{"store", ctx.store_dir()},
+                          {"created", r.created},
+                          {"hostnames_changed", r.hostnames_changed},
+                          {"hostnames", r.hostnames},
+                          {"factory_default", to_json(r.factory)}};
+    std::string human = fmt::format("{} store {}\nhostnames: {}\nfactory default certificate: {} ({})\n",
+                                    r.created ? "initialized" : "already initialized:", ctx.store_dir(),
+                                    fmt::join(r.hostnames, ", "), r.factory.row.friendly_name,
+                                    r.factory.row.fingerprint_sha256);
+    ctx.emit(doc, human, true);
+    return 0;
+  };
+}
+
+void setup_status(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    StatusResult s = appliance_status(ctx.store());
+    s.store = ctx.store_dir();
+    nlohmann::json ips = nlohmann::json::array();
+    Table ip_table({"ADDRESS", "CERTIFICATE", "FINGERPRINT"});
+    for (const auto& ip : s.ips) {
+      ips.push_back({{"address", ip.address}, {"certificate", ip.certificate}, {"fingerprint_sha256", ip.fingerprint_sha256}});
+      ip_table.add({ip.address, ip.certificate, ip.fingerprint_sha256.substr(0, 16)});
+    }
+    nlohmann::json soonest = nullptr;
+    if (s.soonest_expiry)
+      soonest = {{"friendly_name", s.soonest_expiry->friendly_name},
+                 {"not_after", format_rfc3339(s.soonest_expiry->not_after)}};
+    nlohmann::json doc = {
+        {"store", s.store},
+        {"initialized", s.initialized},
+        {"hostnames", s.hostnames},
+        {"certificates", s.certificates},
+        {"requests", s.requests},
+        {"unattached_keys", s.unattached_keys},
+        {"default", s.default_cert ? nlohmann::json(s.default_cert->row.friendly_name) : nlohmann::json(nullptr)},
+        {"factory_default", s.factory ? nlohmann::json(s.factory->row.friendly_name) : nlohmann::json(nullptr)},
+        {"ips", ips},
+        {"soonest_expiry", soonest},
+        {"kmip", {{"configured", s.kmip_configured}, {"encrypted", s.encrypted}}},
+    };
+    Block b;
+    b.add("store", s.store + (s.initialized ? "" : " (not initialized)"))
+        .add("hostnames", s.hostnames.empty() ? "-" : fmt::format("{}", fmt::join(s.hostnames, ", ")))
+        .add("certificates", std::to_string(s.certificates))
+        .add("pending requests", std::to_string(s.requests))
+        .add("unattached keys", std::to_string(s.unattached_keys))
+        .add("default", s.default_cert ? s.default_cert->row.friendly_name : "-")
+        .add("factory default", s.factory ? s.factory->row.friendly_name : "-")
+        .add("soonest expiry", s.soonest_expiry ? fmt::format("{} ({})", s.soonest_expiry->friendly_name,
+                                                              format_rfc3339(s.soonest_expiry->not_after))
+                                                : "-")
+        .add("kmip", s.kmip_configured ? "configured" : "not configured")
+        .add("encrypted at rest", s.encrypted ? "yes" : "no")
+        .add("ip addresses", s.ips.empty() ? "none" : std::to_string(s.ips.size()));
+    std::string human = b.str();
+    if (!s.ips.empty()) human += "\n" + ip_table.str();
+    ctx.emit(doc, human);
+    return 0;
+  };
+}
+
+}  // namespace applctl::cli

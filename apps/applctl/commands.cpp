@@ -1,0 +1,77 @@
+// The command table: every verb, alphabetical within its group, with the store access it needs
+// and the EXAMPLES and EXIT CODES of its --help. Adding a verb: a setup_* function in the
+// group's cmd_*.cpp, a row here, a section in man/applctl-<group>.1, and tests (tests/cli).
+// tests/cli/test_help.cpp walks this table through the binary and the man pages.
+#include "cli.hpp"
+
+namespace applctl::cli {
+
+#define EXIT_COMMON "  0 success; 1 failed; 2 usage error"
+
+const std::vector<Group>& groups() {
+  static const std::vector<Group> g = {
+      {"cert", "Certificates: create, list, show, check, export, rename, remove, default"},
+      {"csr", "Certificate signing requests for a CA"},
+  };
+  return g;
+}
+
+const std::vector<Verb>& verbs() {
+  static const std::vector<Verb> v = {
+      {"", "init", "Create the store and its factory default certificate (idempotent)", StoreUse::Write, setup_init,
+       "  applctl init --hostname support.example.com\n"
+       "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",
+       EXIT_COMMON "; 6 invalid hostname\n"},
+      {"", "status", "Appliance basics: store, hostnames, IPs, default certificate, counts, soonest expiry",
+       StoreUse::Read, setup_status, "  applctl status\n  applctl --json status | jq .soonest_expiry\n",
+       EXIT_COMMON "\n"},
+
+      {"cert", "check", "Exit 10 when a certificate is expired or expires within the window", StoreUse::Read,
+       setup_cert_check,
+       "  applctl cert check                      # every certificate, 30 days\n"
+       "  applctl cert check web --expires-in 14d\n"
+       "  applctl --json cert check || notify-ops\n",
+       EXIT_COMMON "; 4 no such certificate; 6 invalid duration;\n  10 at least one is expired or expires within the window\n"},
+      {"cert", "default", "Make a certificate the SNI default", StoreUse::Change, setup_cert_default,
+       "  applctl cert default web\n",
+       EXIT_COMMON "; 4 no such certificate; 5 it has no private key or is a CA certificate\n"},
+      {"cert", "export", "Write a certificate (chain, key) as der, pem, p7b, pkcs8 or p12", StoreUse::Read,
+       setup_cert_export,
+       "  applctl cert export web --format der -o web.cer                   # for the vendor: no key\n"
+       "  applctl cert export web --format pem --with-chain -o web-chain.pem\n",
+       EXIT_COMMON "; 4 no such certificate;\n"
+       "  5 FILE exists (use --force), no private key, or a key export without a passphrase source\n"},
+      {"cert", "list", "List certificates with their role, key, default flag, IPs and warnings", StoreUse::Read,
+       setup_cert_list, "  applctl cert list\n  applctl --json cert list | jq '.[] | select(.warnings != [])'\n",
+       EXIT_COMMON "\n"},
+      {"cert", "remove", "Remove a certificate (its key too when nothing else uses it)", StoreUse::Change,
+       setup_cert_remove, "  applctl cert remove old-2025\n  applctl cert remove web --force   # also when assigned to IPs\n",
+       EXIT_COMMON "; 4 no such certificate;\n  5 the factory default, or assigned to IP addresses without --force, or an ambiguous prefix\n"},
+      {"cert", "rename", "Change a certificate's friendly name", StoreUse::Change, setup_cert_rename,
+       "  applctl cert rename web web-2026\n",
+       EXIT_COMMON "; 4 no such certificate; 5 the new name is taken; 6 invalid name\n"},
+      {"cert", "self-signed", "Create a key and a self-signed certificate", StoreUse::Write, setup_cert_self_signed,
+       "  applctl cert self-signed --name web --key ec:P-256 --cn support.example.com --san remote.example.com\n"
+       "  applctl cert self-signed --name lab --country US --state California --org Acme --cn lab.example.com --days 90\n",
+       EXIT_COMMON "; 5 the name is taken; 6 invalid key spec, country, SAN or name\n"},
+      {"cert", "show", "Show one certificate: subject, serial, signature, validity, key, chain", StoreUse::Read,
+       setup_cert_show, "  applctl cert show web\n  applctl --json cert show 3f2a9c1b | jq .chain\n",
+       EXIT_COMMON "; 4 no such certificate; 5 ambiguous fingerprint prefix\n"},
+
+      {"csr", "create", "Create a key and a certificate signing request; prints the PEM request", StoreUse::Write,
+       setup_csr_create,
+       "  applctl csr create --name web --cn support.example.com --org Acme --country US > web.csr\n"
+       "  applctl csr create --name web --key ec:P-384 --cn support.example.com -o web.csr\n",
+       EXIT_COMMON "; 5 the name is taken or FILE exists; 6 invalid key spec, country, SAN or name\n"},
+      {"csr", "list", "List pending requests", StoreUse::Read, setup_csr_list,
+       "  applctl csr list\n  applctl --json csr list\n", EXIT_COMMON "\n"},
+      {"csr", "remove", "Remove a pending request and its unused key", StoreUse::Change, setup_csr_remove,
+       "  applctl csr remove web\n", EXIT_COMMON "; 4 no such request\n"},
+      {"csr", "show", "Print a pending request's PEM (byte-identical to csr create -o); details with --json",
+       StoreUse::Read, setup_csr_show, "  applctl csr show web > web.csr\n  applctl --json csr show 1\n",
+       EXIT_COMMON "; 4 no such request\n"},
+  };
+  return v;
+}
+
+}  // namespace applctl::cli

@@ -1,0 +1,105 @@
+// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets.
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+
+#include "applctl/bytes.hpp"
+#include "applctl/error.hpp"
+#include "cli.hpp"
+
+namespace applctl::cli {
+
+void add_subject_flags(CLI::App& app, Subject& s) {
+  app.add_option("--country", s.country, "Country: ISO 3166-1 alpha-2 code, e.g. US")->group("Subject");
+  app.add_option("--state", s.state, "State or province, in full")->group("Subject");
+  app.add_option("--locality", s.locality, "City or locality")->group("Subject");
+  app.add_option("--org", s.org, "Organization")->group("Subject");
+  app.add_option("--ou", s.ou, "Organizational unit")->group("Subject");
+  app.add_option("--cn", s.cn, "Common name (a DNS name here also becomes the first SAN)")->group("Subject");
+}
+
+void add_key_flag(CLI::App& app, std::string& spec) {
+  app.add_option("--key", spec, "Key: rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384, ed25519")
+      ->default_str("rsa:3072");
+}
+
+void add_san_flag(CLI::App& app, std::vector<std::string>& sans) {
+  app.add_option("--san", sans, "Subject alternative name: DNS:name, IP:addr or a bare name (repeatable)")
+      ->allow_extra_args(false);
+}
+
+void add_passphrase_flags(CLI::App& app, SecretSource& src) {
+  auto* f = app.add_option("--passphrase-file", src.file, "Read the passphrase from the first line of FILE");
+  auto* e = app.add_option("--passphrase-env", src.env, "Read the passphrase from environment variable VAR");
+  f->excludes(e);
+}
+
+void refuse_existing(const std::string& path, bool force) {
+  if (!path.empty() && !force && ::access(path.c_str(), F_OK) == 0)
+    fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
+}
+
+namespace {
+
+std::string first_line(const std::string& path) {
+  Bytes data = read_file(path);
+  std::string s(data.begin(), data.end());
+  OPENSSL_cleanse(data.data(), data.size());
+  auto end = s.find_first_of("\r\n");
+  if (end != std::string::npos) {
+    OPENSSL_cleanse(s.data() + end, s.size() - end);
+    s.resize(end);
+  }
+  return s;
+}
+
+std::optional<std::string> prompt_tty(const std::string& prompt) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  termios old{};
+  const bool is_term = ::tcgetattr(fd, &old) == 0;
+  if (is_term) {
+    termios quiet = old;
+    quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string text = prompt + ": ";
+  (void)!::write(fd, text.data(), text.size());
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+  (void)!::write(fd, "\n", 1);
+  if (is_term) ::tcsetattr(fd, TCSAFLUSH, &old);
+  ::close(fd);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+std::function<std::optional<std::string>()> SecretSource::getter(std::string prompt, bool confirm) const {
+  return [file = file, env = env, prompt = std::move(prompt), confirm]() -> std::optional<std::string> {
+    if (!file.empty()) return first_line(file);
+    if (!env.empty()) {
+      const char* v = std::getenv(env.c_str());
+      if (v == nullptr)
+        fail(ErrorKind::BadInput, fmt::format("environment variable {} is not set", env),
+             "export it before running applctl, or use --passphrase-file");
+      return std::string(v);
+    }
+    if (::isatty(STDIN_FILENO) == 0) return std::nullopt;  // cron and CI: never prompt
+    auto first = prompt_tty(prompt);
+    if (first && confirm) {
+      auto again = prompt_tty("Again, to confirm");
+      if (!again || *again != *first) fail(ErrorKind::BadInput, "the passphrases do not match");
+    }
+    return first;
+  };
+}
+
+}  // namespace applctl::cli

@@ -1,0 +1,164 @@
+#include "render.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace applctl::cli {
+
+std::string Table::str() const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_)
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  std::string out;
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + '\n';
+  }
+  return out;
+}
+
+Block& Block::add(std::string key, std::string value) {
+  lines_.emplace_back(std::move(key), std::move(value));
+  return *this;
+}
+
+std::string Block::str() const {
+  std::size_t width = 0;
+  for (const auto& [k, v] : lines_) width = std::max(width, k.size());
+  std::string out;
+  for (const auto& [k, v] : lines_) out += fmt::format("{:<{}} {}\n", k + ":", width + 1, v);
+  return out;
+}
+
+std::string date_of(UnixTime t) { return format_rfc3339(t).substr(0, 10); }
+
+namespace {
+
+nlohmann::json warnings_json(const std::vector<Warning>& ws) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& w : ws) arr.push_back({{"code", w.code}, {"message", w.message}});
+  return arr;
+}
+
+std::string warning_codes(const std::vector<Warning>& ws) {
+  std::string out;
+  for (const auto& w : ws) out += (out.empty() ? "" : ",") + w.code;
+  return out.empty() ? "-" : out;
+}
+
+std::string joined(const std::vector<std::string>& v, const char* empty = "-") {
+  return v.empty() ? empty : fmt::format("{}", fmt::join(v, ", "));
+}
+
+}  // namespace
+
+nlohmann::json to_json(const CertSummary& c) {
+  const CertRow& r = c.row;
+  return {
+      {"friendly_name", r.friendly_name},
+      {"fingerprint_sha256", r.fingerprint_sha256},
+      {"issued_to", r.issued_to},
+      {"issued_by", r.issued_by},
+      {"not_before", format_rfc3339(r.not_before)},
+      {"not_after", format_rfc3339(r.not_after)},
+      {"alt_names", r.alt_names},
+      {"private_key", c.has_key},
+      {"default", c.is_default},
+      {"factory_default", c.factory_default},
+      {"role", role_name(r.role)},
+      {"ips", c.ips},
+      {"warnings", warnings_json(c.warnings)},
+      {"source", r.source},
+  };
+}
+
+nlohmann::json to_json(const std::vector<CertSummary>& list) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& c : list) arr.push_back(to_json(c));
+  return arr;
+}
+
+nlohmann::json to_json(const CertDetails& d) {
+  nlohmann::json j = to_json(d.summary);
+  j["subject"] = d.summary.row.subject;
+  j["issuer"] = d.summary.row.issuer;
+  j["serial"] = d.serial;
+  j["signature_algorithm"] = d.signature_algorithm;
+  j["public_key"] = {{"type", d.public_key.type}, {"bits", d.public_key.bits}};
+  if (!d.public_key.curve.empty()) j["public_key"]["curve"] = d.public_key.curve;
+  j["chain"] = {{"mode", d.chain.mode}, {"certificates", d.chain.certificates}, {"complete", d.chain.complete}};
+  return j;
+}
+
+nlohmann::json to_json(const RequestRow& r) {
+  return {{"id", r.id},
+          {"friendly_name", r.friendly_name},
+          {"subject", r.subject},
+          {"alt_names", r.alt_names},
+          {"fingerprint_sha256", r.fingerprint_sha256},
+          {"created", format_rfc3339(r.created)},
+          {"key", r.key_spec}};
+}
+
+std::string cert_table(const std::vector<CertSummary>& list) {
+  Table t({"NAME", "ISSUED TO", "ISSUED BY", "EXPIRES", "ROLE", "KEY", "DEFAULT", "IPS", "WARNINGS"});
+  for (const auto& c : list)
+    t.add({c.row.friendly_name, c.row.issued_to, c.row.issued_by, date_of(c.row.not_after),
+           std::string(role_name(c.row.role)), c.has_key ? "yes" : "no", c.is_default ? "*" : "",
+           joined(c.ips), warning_codes(c.warnings)});
+  return t.str();
+}
+
+std::string cert_block(const CertSummary& c) {
+  const CertRow& r = c.row;
+  Block b;
+  b.add("friendly name", r.friendly_name)
+      .add("fingerprint", r.fingerprint_sha256)
+      .add("issued to", r.issued_to)
+      .add("issued by", r.issued_by)
+      .add("valid", fmt::format("{} to {}", format_rfc3339(r.not_before), format_rfc3339(r.not_after)))
+      .add("alt names", joined(r.alt_names))
+      .add("role", std::string(role_name(r.role)))
+      .add("private key", c.has_key ? "available" : "not available")
+      .add("default", c.is_default ? "yes" : "no")
+      .add("ips", joined(c.ips));
+  for (const auto& w : c.warnings) b.add("warning", fmt::format("{}: {}", w.code, w.message));
+  return b.str();
+}
+
+std::string cert_details_block(const CertDetails& d) {
+  Block b;
+  b.add("subject", d.summary.row.subject)
+      .add("issuer", d.summary.row.issuer)
+      .add("serial", d.serial)
+      .add("signature", d.signature_algorithm)
+      .add("public key", d.public_key.curve.empty() ? fmt::format("{} {} bits", d.public_key.type, d.public_key.bits)
+                                                   : fmt::format("{} {} ({} bits)", d.public_key.type,
+                                                                 d.public_key.curve, d.public_key.bits))
+      .add("chain", fmt::format("{} ({}, {} certificate{})", d.chain.complete ? "complete" : "incomplete",
+                                d.chain.mode, d.chain.certificates.size(), d.chain.certificates.size() == 1 ? "" : "s"));
+  return cert_block(d.summary) + b.str();
+}
+
+std::string request_block(const RequestRow& r) {
+  return Block()
+      .add("id", std::to_string(r.id))
+      .add("friendly name", r.friendly_name)
+      .add("subject", r.subject)
+      .add("alt names", joined(r.alt_names))
+      .add("key", r.key_spec)
+      .add("fingerprint", r.fingerprint_sha256)
+      .add("created", format_rfc3339(r.created))
+      .str();
+}
+
+}  // namespace applctl::cli
