@@ -8,23 +8,27 @@
 
 namespace applctl {
 
-// The subject fields an operator types (seed 001, "Subject Name").
+// The subject fields an operator types (seed 001, "Subject Name"). Empty fields are left out of
+// the certificate. The `{}` initializers let callers write Subject{.cn = "x"} under -Wextra.
 struct Subject {
-  std::string country;   // ISO 3166-1 alpha-2, upper case
-  std::string state;
-  std::string locality;
-  std::string org;
-  std::string ou;
-  std::string cn;
+  std::string country{};  // ISO 3166-1 alpha-2, upper case
+  std::string state{};
+  std::string locality{};
+  std::string org{};
+  std::string ou{};
+  std::string cn{};
   bool empty() const {
     return country.empty() && state.empty() && locality.empty() && org.empty() && ou.empty() && cn.empty();
   }
 };
 
-// True for an officially assigned ISO 3166-1 alpha-2 code (the full list, upper case only).
+// True for an officially assigned ISO 3166-1 alpha-2 code (the full list of 249, upper case only).
+// User-assigned (XX, ZZ, XK) and exceptionally reserved codes (UK, EU) are not valid.
 bool is_iso3166_alpha2(std::string_view code);
 // Throws BadInput naming the field when a field is invalid (unknown country, over-long fields
 // beyond RFC 5280's upper bounds, control characters). Country is upper-cased first.
+// Surrounding white space is trimmed; bounds count characters (UTF-8, which must be well-formed);
+// empty fields are allowed.
 Subject validated(Subject s);
 
 enum class SanType { DNS, IP };
@@ -39,6 +43,9 @@ struct San {
 // "DNS:name", "IP:addr", or a bare name (IP when it parses as one, else DNS). Throws BadInput
 // naming the SAN: empty labels, bad characters, labels over 63 or names over 253 octets, a
 // wildcard that is not the whole leftmost label or that leaves fewer than two labels after it.
+// DNS names: LDH labels (letters, digits, hyphen; no leading/trailing hyphen), ASCII only (IDNs
+// in their xn-- form), last label not all-numeric. Prefixes are case-insensitive. IPv6 zone ids
+// are refused. Other SAN types (email:, URI:) are refused as unsupported.
 San parse_san(std::string_view text);
 // Canonical text of an IPv4 or IPv6 address, or nullopt when text is not one.
 std::optional<std::string> canonical_ip(std::string_view text);
@@ -53,7 +60,9 @@ std::vector<San> build_sans(const Subject& subject, const std::vector<std::strin
 // RFC 6125 matching of a presented identifier against a host name: case-insensitive, a trailing
 // dot ignored, '*' only as the whole leftmost label matching exactly one non-empty label.
 bool dns_name_matches(std::string_view pattern, std::string_view host);
-// True when one of the SAN strings ("DNS:..", "IP:..") covers host (a DNS name or an IP).
+// True when one of the SAN strings ("DNS:..", "IP:..") covers host (a DNS name or an IP). An IP
+// host is covered only by an IP SAN, compared in canonical form ("::1" equals "0:0::1"); a name
+// only by a DNS SAN. Other entries (email:, URI:, unprefixed) are ignored.
 bool sans_cover(const std::vector<std::string>& alt_names, std::string_view host);
 
 }  // namespace applctl
