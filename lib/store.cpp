@@ -104,13 +104,17 @@ std::string current_user() {
   return fmt::format("uid:{}", uid);
 }
 
+int schema_version(sql::Db& db) {
+  auto exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists.step()) return 0;
+  auto q = db.prepare("SELECT version FROM schema_version");
+  return q.step() ? static_cast<int>(q.int64(0)) : 0;
+}
+
+// Brings the schema to kSchemaVersion; the caller holds the write lock.
 void migrate(sql::Db& db) {
   db.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
-  int version = 0;
-  {
-    auto q = db.prepare("SELECT version FROM schema_version");
-    if (q.step()) version = static_cast<int>(q.int64(0));
-  }
+  int version = schema_version(db);
   if (version > kSchemaVersion)
     fail(ErrorKind::Failed, fmt::format("the store has schema version {}, newer than this applctl ({})", version, kSchemaVersion),
          "upgrade applctl");
@@ -156,9 +160,15 @@ Store Store::open(const fs::path& dir, Mode mode) {
     s.db_->exec("PRAGMA synchronous=FULL");
   }
   s.db_->exec("PRAGMA foreign_keys=ON");
-  // Creating or upgrading the schema is itself one immediate transaction, so concurrent first
-  // commands on a new store queue here instead of racing.
-  if (writable) {
+  // The usual case is a plain read. Creating or upgrading the schema is one immediate
+  // transaction, so concurrent first commands on a new store queue here instead of racing.
+  const int version = schema_version(*s.db_);
+  if (version > kSchemaVersion)
+    fail(ErrorKind::Failed, fmt::format("the store has schema version {}, newer than this applctl ({})", version, kSchemaVersion),
+         "upgrade applctl");
+  if (version < kSchemaVersion) {
+    if (!writable)
+      fail(ErrorKind::Failed, fmt::format("the store '{}' needs a schema upgrade but is read-only", dir.string()));
     s.db_->exec("BEGIN IMMEDIATE");
     try {
       migrate(*s.db_);
