@@ -40,7 +40,7 @@ Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    fail(err == ENOENT ? ErrorKind::NotFound : ErrorKind::BadInput,
+    fail(ErrorKind::BadInput,
          fmt::format("cannot read '{}': {}", path, std::strerror(err)));
   }
   Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

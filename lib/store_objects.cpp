@@ -322,6 +322,10 @@ void Store::assign_ip(std::string_view address, std::optional<std::int64_t> cert
   db_->prepare("UPDATE ip_addresses SET certificate_id = ? WHERE address = ?").bind(1, cert_id).bind(2, address).run();
 }
 
+void Store::move_ips(std::int64_t from_cert, std::optional<std::int64_t> to_cert) {
+  db_->prepare("UPDATE ip_addresses SET certificate_id = ? WHERE certificate_id = ?").bind(1, to_cert).bind(2, from_cert).run();
+}
+
 void Store::remove_ip(std::string_view address) {
   db_->prepare("DELETE FROM ip_addresses WHERE address = ?").bind(1, address).run();
 }

@@ -11,6 +11,7 @@ namespace applctl::cli {
 const std::vector<Group>& groups() {
   static const std::vector<Group> g = {
       {"cert", "Certificates: create, list, show, check, export, rename, remove, default"},
+      {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
   };
   return g;
@@ -41,6 +42,12 @@ const std::vector<Verb>& verbs() {
        "  applctl cert export web --format pem --with-chain -o web-chain.pem\n",
        EXIT_COMMON "; 4 no such certificate;\n"
        "  5 FILE exists (use --force), no private key, or a key export without a passphrase source\n"},
+      {"cert", "import", "Import certificates and keys: DER, PEM, PKCS#7, PKCS#12, PKCS#1/SEC1/PKCS#8 keys",
+       StoreUse::Write, setup_cert_import,
+       "  applctl cert import signed.cer intermediate.cer root.cer     # links the key from csr create\n"
+       "  applctl cert import --name corp corp.pfx --passphrase-env PFX_PASS\n"
+       "  applctl --json cert import chain.p7b | jq '.[].status'\n",
+       EXIT_COMMON "; 5 the name is taken;\n  6 unreadable file, wrong passphrase, or a key that does not match its certificate\n"},
       {"cert", "list", "List certificates with their role, key, default flag, IPs and warnings", StoreUse::Read,
        setup_cert_list, "  applctl cert list\n  applctl --json cert list | jq '.[] | select(.warnings != [])'\n",
        EXIT_COMMON "\n"},
@@ -57,6 +64,21 @@ const std::vector<Verb>& verbs() {
       {"cert", "show", "Show one certificate: subject, serial, signature, validity, key, chain", StoreUse::Read,
        setup_cert_show, "  applctl cert show web\n  applctl --json cert show 3f2a9c1b | jq .chain\n",
        EXIT_COMMON "; 4 no such certificate; 5 ambiguous fingerprint prefix\n"},
+
+      {"chain", "set", "Choose how the chain is built: --automatic, --current or --manual FILE.pem", StoreUse::Change,
+       setup_chain_set,
+       "  applctl chain set web --manual web-chain.pem\n  applctl chain set web --current\n  applctl chain set web --automatic\n",
+       EXIT_COMMON "; 4 no such certificate; 6 the file is unreadable or its certificates do not chain\n"},
+      {"chain", "show", "Show leaf -> intermediates -> root with each role, and what is missing", StoreUse::Read,
+       setup_chain_show, "  applctl chain show web\n  applctl --json chain show web | jq .complete\n",
+       EXIT_COMMON "; 4 no such certificate\n"},
+      {"chain", "verify", "Verify a certificate path (store roots, --roots or --system-roots)", StoreUse::Read,
+       setup_chain_verify,
+       "  applctl chain verify web --hostname support.example.com\n"
+       "  applctl chain verify --file server-chain.pem --roots root.pem --at 2027-01-31T12:00:00Z\n"
+       "  applctl --json chain verify --file leaf.pem --system-roots --untrusted inter.pem\n",
+       EXIT_COMMON "; 3 the chain does not validate (reason in the output); 4 no such certificate;\n"
+       "  6 an input cannot be decoded at all\n"},
 
       {"csr", "create", "Create a key and a certificate signing request; prints the PEM request", StoreUse::Write,
        setup_csr_create,

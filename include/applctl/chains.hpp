@@ -26,3 +26,28 @@ StoreChain walk_chain(const CertRow& row, const IssuerLookup& lookup, UnixTime a
 StoreChain store_chain(const Store& store, const CertRow& row, UnixTime at);
 
 }  // namespace applctl
+
+namespace applctl {
+
+// `chain show`: the chain a certificate is served with, per its chain mode.
+struct ChainLink {
+  std::string friendly_name;  // "" for a certificate of a manual chain that is not in the store
+  std::string fingerprint_sha256;
+  std::string subject, issuer;
+  Role role = Role::Leaf;
+  UnixTime not_after = 0;
+};
+struct ChainReport {
+  std::string mode;
+  std::vector<ChainLink> links;  // leaf first
+  bool complete = false;
+  std::string missing;           // the issuer that is not there, when incomplete
+};
+ChainReport show_chain(const Store& store, std::string_view ref);
+
+enum class ChainMode { Automatic, Current, Manual };
+// automatic: built from the store each time; current: the chain built now, frozen; manual: the
+// certificates of a PEM file, checked to issue one another starting from the certificate.
+ChainReport set_chain(Store& store, std::string_view ref, ChainMode mode, const std::string& manual_file = {});
+
+}  // namespace applctl

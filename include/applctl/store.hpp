@@ -138,6 +138,7 @@ class Store {
   void add_ip(std::string_view address, std::optional<std::int64_t> cert_id);
   void assign_ip(std::string_view address, std::optional<std::int64_t> cert_id);
   void remove_ip(std::string_view address);
+  void move_ips(std::int64_t from_cert, std::optional<std::int64_t> to_cert);
 
  private:
   friend class Transaction;

@@ -1,0 +1,36 @@
+// `cert import`: whatever a CA, a vendor or a failover peer sends, in any format, linked to the
+// keys the store already holds. All files are decoded and checked before anything is written;
+// then one transaction adds everything.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "applctl/appliance.hpp"
+#include "applctl/codec.hpp"
+
+namespace applctl {
+
+struct ImportRequest {
+  std::vector<std::string> files;
+  std::optional<std::string> name;  // for the end-entity certificate (one leaf only)
+  PassphraseFn passphrase;          // asked only for encrypted inputs
+};
+
+struct ImportedCert {
+  CertSummary summary;
+  std::string status;  // "added" | "exists" | "linked" (an existing certificate got its key)
+  std::string fulfilled_request;  // the pending request this certificate fulfils, if any
+  std::string replaced;           // fingerprint of the certificate it replaced in place, if any
+};
+
+struct ImportResult {
+  std::vector<ImportedCert> certificates;
+  int keys_added = 0;
+  std::vector<std::string> unattached_keys;  // SPKI SHA-256 of stored keys no certificate uses yet
+};
+
+ImportResult import_files(Store& store, const ImportRequest& request);
+
+}  // namespace applctl

@@ -1,0 +1,140 @@
+#include "applctl/import.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace applctl {
+
+namespace {
+
+struct Incoming {
+  Bytes der;
+  CertInfo info;
+  std::string file;
+};
+
+[[noreturn]] void rethrow_for(const std::string& file, const Error& e) {
+  std::string msg = e.what();
+  if (msg.find(file) == std::string::npos) msg = fmt::format("cannot read '{}': {}", file, msg);
+  throw Error(e.kind() == ErrorKind::Failed ? ErrorKind::BadInput : e.kind(), msg, e.hint());
+}
+
+std::string unique_name(const Store& store, const CertInfo& info) {
+  std::string base = info.issued_to.empty() ? "certificate" : info.issued_to;
+  if (base.size() > 100) base.resize(100);
+  if (!store.cert_by_name(base)) return base;
+  return base + "-" + info.fingerprint_sha256.substr(0, 8);
+}
+
+std::optional<RequestRow> pending_request_for(const Store& store, const std::string& spki) {
+  for (auto& r : store.list_requests())
+    if (r.spki_sha256 == spki) return r;
+  return std::nullopt;
+}
+
+}  // namespace
+
+ImportResult import_files(Store& store, const ImportRequest& request) {
+  if (request.files.empty()) fail(ErrorKind::Usage, "cert import needs at least one FILE");
+  if (request.name) checked_friendly_name(*request.name);
+
+  // 1. Decode and check every input before touching the store.
+  std::vector<Incoming> certs;
+  std::vector<PrivateKey> keys;
+  std::unordered_set<std::string> seen_certs, seen_keys;
+  for (const auto& file : request.files) {
+    Decoded d;
+    std::vector<CertInfo> infos;
+    try {
+      Bytes data = read_file(file);
+      d = decode_any(data, file, request.passphrase);
+      for (const auto& der : d.certificates) infos.push_back(inspect_certificate(der));
+    } catch (const Error& e) {
+      rethrow_for(file, e);
+    }
+    for (const auto& key : d.keys) {
+      std::string spki = key.spki_sha256();
+      if (!d.certificates.empty() &&
+          std::none_of(infos.begin(), infos.end(), [&](const CertInfo& i) { return i.spki_sha256 == spki; }))
+        fail(ErrorKind::BadInput, fmt::format("cannot import '{}': its private key does not match its certificate", file),
+             "import the key that belongs to this certificate, or the certificate and key from separate files");
+      if (seen_keys.insert(spki).second) keys.push_back(key);
+    }
+    for (std::size_t i = 0; i < d.certificates.size(); ++i)
+      if (seen_certs.insert(infos[i].fingerprint_sha256).second)
+        certs.push_back({std::move(d.certificates[i]), std::move(infos[i]), file});
+  }
+  if (request.name) {
+    auto leaves = std::count_if(certs.begin(), certs.end(), [](const Incoming& c) { return c.info.role == Role::Leaf; });
+    if (leaves != 1)
+      fail(ErrorKind::Usage, fmt::format("--name names one server certificate, but the input has {}", leaves),
+           "import several server certificates without --name, or one at a time");
+  }
+
+  // 2. One transaction for everything.
+  ensure_initialized(store);
+  auto tx = store.write("cert import");
+  ImportResult result;
+  for (const auto& key : keys)
+    if (!store.find_key(key.spki_sha256())) {
+      store.insert_key(key);
+      ++result.keys_added;
+      tx.touch("key:" + key.spki_sha256().substr(0, 16));
+    }
+  for (auto& c : certs) {
+    ImportedCert out;
+    std::optional<std::int64_t> key_id = store.find_key(c.info.spki_sha256);
+    if (auto existing = store.cert_by_fingerprint(c.info.fingerprint_sha256)) {
+      out.status = "exists";
+      if (!existing->key_id && key_id) {
+        store.set_cert_key(existing->id, *key_id);
+        existing->key_id = key_id;
+        out.status = "linked";
+        tx.touch("cert:" + existing->friendly_name);
+      }
+      out.summary.row = std::move(*existing);
+      result.certificates.push_back(std::move(out));
+      continue;
+    }
+    std::optional<RequestRow> fulfils;
+    if (c.info.role == Role::Leaf) fulfils = pending_request_for(store, c.info.spki_sha256);
+    std::string name = request.name && c.info.role == Role::Leaf ? *request.name
+                       : fulfils                                 ? fulfils->friendly_name
+                                                                 : unique_name(store, c.info);
+    std::optional<CertRow> replaced = store.cert_by_name(name);
+    if (replaced && !fulfils)
+      fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name),
+           "choose another --name, or rename or remove the existing one");
+    if (replaced) store.rename_cert(replaced->id, name + " (replaced " + replaced->fingerprint_sha256.substr(0, 8) + ")");
+    std::int64_t id = store.insert_cert(c.info, c.der, name, key_id, "imported");
+    if (replaced) {
+      // The signed renewal of a certificate takes its place: name, IP addresses and default flag.
+      store.move_ips(replaced->id, id);
+      if (default_cert_id(store) == replaced->id) set_default_cert_id(store, id);
+      store.remove_cert(replaced->id);
+      if (replaced->key_id) store.remove_key_if_unused(*replaced->key_id);
+      out.replaced = replaced->fingerprint_sha256;
+    }
+    if (fulfils) {
+      store.remove_request(fulfils->id);
+      out.fulfilled_request = fulfils->friendly_name;
+    }
+    out.status = "added";
+    out.summary.row = *store.cert_by_id(id);
+    tx.touch(fmt::format("cert:{}:{}", name, c.info.fingerprint_sha256.substr(0, 16)));
+    result.certificates.push_back(std::move(out));
+  }
+  tx.commit();
+
+  std::vector<CertRow> rows;
+  for (auto& c : result.certificates) rows.push_back(*store.cert_by_id(c.summary.row.id));
+  auto summaries = summarize(store, std::move(rows));
+  for (std::size_t i = 0; i < summaries.size(); ++i) result.certificates[i].summary = std::move(summaries[i]);
+  for (const auto& key : keys)
+    if (store.certs_by_spki(key.spki_sha256()).empty()) result.unattached_keys.push_back(key.spki_sha256());
+  return result;
+}
+
+}  // namespace applctl
