@@ -99,6 +99,7 @@ APPLCTL_VERB(setup_cert_rename);
 APPLCTL_VERB(setup_cert_remove);
 APPLCTL_VERB(setup_cert_default);
 APPLCTL_VERB(setup_cert_check);
+APPLCTL_VERB(setup_cert_bundle);
 APPLCTL_VERB(setup_cert_import);
 APPLCTL_VERB(setup_chain_show);
 APPLCTL_VERB(setup_chain_set);

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "applctl/bundle.hpp"
 #include "applctl/chains.hpp"
 #include "applctl/import.hpp"
 #include "applctl/verify.hpp"
@@ -43,6 +44,27 @@ void setup_cert_import(CLI::App& app, Runner& run) {
     if (!r.unattached_keys.empty())
       human += fmt::format("keys waiting for their certificate: {}\n", r.unattached_keys.size());
     ctx.emit(arr, human);
+    return 0;
+  };
+}
+
+void setup_cert_bundle(CLI::App& app, Runner& run) {
+  struct Opts {
+    std::string ref, out;
+    bool force = false;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("CERT", o->ref, "Friendly name or fingerprint prefix")->required();
+  app.add_option("-o,--out", o->out, "The .zip to write")->required();
+  app.add_flag("--force", o->force, "Overwrite FILE if it exists");
+  run = [o](Context& ctx) {
+    refuse_existing(o->out, o->force);
+    BundleResult b = make_bundle(ctx.store(), o->ref);
+    write_file_atomic(o->out, b.zip, 0644, o->force);
+    spdlog::info("cert bundle: '{}' to {}", b.row.friendly_name, o->out);
+    ctx.emit({{"friendly_name", b.row.friendly_name}, {"fingerprint_sha256", b.row.fingerprint_sha256},
+              {"file", o->out}, {"files", b.files}},
+             fmt::format("wrote {} with {}\n", o->out, fmt::join(b.files, ", ")), true);
     return 0;
   };
 }

@@ -27,6 +27,9 @@ const std::vector<Verb>& verbs() {
        StoreUse::Read, setup_status, "  applctl status\n  applctl --json status | jq .soonest_expiry\n",
        EXIT_COMMON "\n"},
 
+      {"cert", "bundle", "Zip for the vendor or support: chain as .p7b, each certificate as .cer, status text; no key",
+       StoreUse::Read, setup_cert_bundle, "  applctl cert bundle web -o web-support.zip\n",
+       EXIT_COMMON "; 4 no such certificate; 5 FILE exists (use --force)\n"},
       {"cert", "check", "Exit 10 when a certificate is expired or expires within the window", StoreUse::Read,
        setup_cert_check,
        "  applctl cert check                      # every certificate, 30 days\n"
