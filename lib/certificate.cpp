@@ -36,11 +36,16 @@ std::string name_hash(const X509_NAME* name) {
 std::string serial_hex(const ASN1_INTEGER* serial) {
   ossl::BignumPtr bn(ossl::check_ptr(ASN1_INTEGER_to_BN(serial, nullptr), "ASN1_INTEGER_to_BN", ErrorKind::BadInput));
   ossl::OsslString text(ossl::check_ptr(BN_bn2hex(bn.get()), "BN_bn2hex"));
-  std::string out(text.get());
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  auto start = out.find_first_not_of('0', out[0] == '-' ? 1 : 0);
-  if (start == std::string::npos) return "0";
-  return (out[0] == '-' ? "-" : "") + out.substr(start);
+  std::string_view digits(text.get());
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (negative) digits.remove_prefix(1);
+  auto start = digits.find_first_not_of('0');
+  digits = start == std::string_view::npos ? std::string_view("0") : digits.substr(start);
+  std::string out;
+  out.reserve(digits.size() + 1);
+  if (negative) out.push_back('-');
+  for (char c : digits) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
 }
 
 bool weak_digest(int md_nid) {

@@ -314,6 +314,15 @@ std::vector<IpRow> Store::list_ips() const {
 
 namespace applctl {
 
+std::optional<IpRow> Store::find_ip(std::string_view address) const {
+  auto q = db_->prepare("SELECT address, certificate_id FROM ip_addresses WHERE address = ?");
+  q.bind(1, address);
+  if (!q.step()) return std::nullopt;
+  IpRow r{q.text(0), std::nullopt};
+  if (!q.is_null(1)) r.cert_id = q.int64(1);
+  return r;
+}
+
 void Store::add_ip(std::string_view address, std::optional<std::int64_t> cert_id) {
   db_->prepare("INSERT INTO ip_addresses(address, certificate_id) VALUES(?, ?)").bind(1, address).bind(2, cert_id).run();
 }

@@ -13,6 +13,8 @@ const std::vector<Group>& groups() {
       {"cert", "Certificates: create, list, show, check, export, rename, remove, default"},
       {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
+      {"ip", "The appliance's IP addresses and the certificate each one serves"},
+      {"sni", "Which certificate a TLS client is served"},
   };
   return g;
 }
@@ -95,6 +97,24 @@ const std::vector<Verb>& verbs() {
       {"csr", "show", "Print a pending request's PEM (byte-identical to csr create -o); details with --json",
        StoreUse::Read, setup_csr_show, "  applctl csr show web > web.csr\n  applctl --json csr show 1\n",
        EXIT_COMMON "; 4 no such request\n"},
+
+      {"ip", "add", "Add IP addresses; each is served by the factory default certificate", StoreUse::Write, setup_ip_add,
+       "  applctl ip add 192.0.2.10 2001:db8::10\n", EXIT_COMMON "; 6 invalid address\n"},
+      {"ip", "assign", "Serve addresses with a certificate (one certificate per address; needs its private key)",
+       StoreUse::Change, setup_ip_assign, "  applctl ip assign web 192.0.2.10\n",
+       EXIT_COMMON "; 4 no such certificate or address (add it first);\n"
+       "  5 the certificate has no private key or is a CA certificate; 6 invalid address\n"},
+      {"ip", "list", "List addresses and the certificate serving each", StoreUse::Read, setup_ip_list,
+       "  applctl ip list\n  applctl --json ip list\n", EXIT_COMMON "\n"},
+      {"ip", "remove", "Remove IP addresses", StoreUse::Change, setup_ip_remove, "  applctl ip remove 192.0.2.10\n",
+       EXIT_COMMON "; 4 no such address; 6 invalid address\n"},
+      {"ip", "unassign", "Serve addresses with the factory default certificate again", StoreUse::Change,
+       setup_ip_unassign, "  applctl ip unassign 192.0.2.10\n", EXIT_COMMON "; 4 no such address; 6 invalid address\n"},
+
+      {"sni", "resolve", "Which certificate a client asking for HOSTNAME (on ADDR) is served, and by which rule",
+       StoreUse::Read, setup_sni_resolve,
+       "  applctl sni resolve support.example.com\n  applctl --json sni resolve '' --ip 192.0.2.10\n",
+       EXIT_COMMON "; 4 the store has no default certificate; 6 invalid address\n"},
   };
   return v;
 }

@@ -135,6 +135,7 @@ class Store {
 
   // IP addresses and the certificate that serves each.
   std::vector<IpRow> list_ips() const;
+  std::optional<IpRow> find_ip(std::string_view address) const;
   void add_ip(std::string_view address, std::optional<std::int64_t> cert_id);
   void assign_ip(std::string_view address, std::optional<std::int64_t> cert_id);
   void remove_ip(std::string_view address);

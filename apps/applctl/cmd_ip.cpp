@@ -1,0 +1,103 @@
+// applctl ip add | remove | list | assign | unassign, applctl sni resolve
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "applctl/ips.hpp"
+#include "applctl/sni.hpp"
+#include "cli.hpp"
+#include "render.hpp"
+
+namespace applctl::cli {
+
+namespace {
+
+nlohmann::json ip_json(const IpView& v) {
+  return {{"address", v.address},
+          {"certificate", v.certificate.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.certificate)},
+          {"fingerprint_sha256", v.fingerprint_sha256.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.fingerprint_sha256)}};
+}
+
+int emit_changes(Context& ctx, const char* verb, const std::vector<IpChange>& changes) {
+  nlohmann::json arr = nlohmann::json::array();
+  Table t({"ADDRESS", "STATUS", "CERTIFICATE"});
+  for (const auto& c : changes) {
+    nlohmann::json j = ip_json(c.now);
+    j["status"] = c.status;
+    arr.push_back(j);
+    t.add({c.address, c.status, c.now.certificate.empty() ? "-" : c.now.certificate});
+    spdlog::info("ip {}: {} {}", verb, c.address, c.status);
+  }
+  ctx.emit(arr, t.str(), true);
+  return 0;
+}
+
+std::shared_ptr<std::vector<std::string>> add_addresses(CLI::App& app) {
+  auto addrs = std::make_shared<std::vector<std::string>>();
+  app.add_option("ADDR", *addrs, "IPv4 or IPv6 addresses")->required();
+  return addrs;
+}
+
+}  // namespace
+
+void setup_ip_add(CLI::App& app, Runner& run) {
+  auto addrs = add_addresses(app);
+  run = [addrs](Context& ctx) { return emit_changes(ctx, "add", add_ips(ctx.store(), *addrs)); };
+}
+
+void setup_ip_remove(CLI::App& app, Runner& run) {
+  auto addrs = add_addresses(app);
+  run = [addrs](Context& ctx) { return emit_changes(ctx, "remove", remove_ips(ctx.store(), *addrs)); };
+}
+
+void setup_ip_unassign(CLI::App& app, Runner& run) {
+  auto addrs = add_addresses(app);
+  run = [addrs](Context& ctx) { return emit_changes(ctx, "unassign", unassign_ips(ctx.store(), *addrs)); };
+}
+
+void setup_ip_assign(CLI::App& app, Runner& run) {
+  auto ref = std::make_shared<std::string>();
+  app.add_option("CERT", *ref, "Friendly name or fingerprint prefix")->required();
+  auto addrs = add_addresses(app);
+  run = [ref, addrs](Context& ctx) { return emit_changes(ctx, "assign", assign_ips(ctx.store(), *ref, *addrs)); };
+}
+
+void setup_ip_list(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    auto ips = list_ip_views(ctx.store());
+    nlohmann::json arr = nlohmann::json::array();
+    Table t({"ADDRESS", "CERTIFICATE", "FINGERPRINT"});
+    for (const auto& v : ips) {
+      arr.push_back(ip_json(v));
+      t.add({v.address, v.certificate.empty() ? "-" : v.certificate, v.fingerprint_sha256.substr(0, 16)});
+    }
+    ctx.emit(arr, ips.empty() ? "no IP addresses\n" : t.str());
+    return 0;
+  };
+}
+
+void setup_sni_resolve(CLI::App& app, Runner& run) {
+  struct Opts {
+    std::string host, ip;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("HOSTNAME", o->host, "The name a TLS client sends as SNI (\"\" for none)")->required();
+  app.add_option("--ip", o->ip, "The appliance address the client connects to");
+  run = [o](Context& ctx) {
+    if (!o->ip.empty() && !canonical_ip(o->ip))
+      fail(ErrorKind::BadInput, fmt::format("invalid IP address '{}'", o->ip));
+    auto choice = SniIndex::build(ctx.store(), now()).resolve(o->host, o->ip);
+    if (!choice)
+      fail(ErrorKind::NotFound, "the store has no default certificate", "run applctl init, or applctl cert default CERT");
+    nlohmann::json doc = {{"certificate", choice->cert.friendly_name},
+                          {"fingerprint_sha256", choice->cert.fingerprint_sha256},
+                          {"rule", rule_name(choice->rule)}};
+    ctx.emit(doc, Block()
+                      .add("certificate", choice->cert.friendly_name)
+                      .add("fingerprint", choice->cert.fingerprint_sha256)
+                      .add("rule", std::string(rule_name(choice->rule)))
+                      .str());
+    return 0;
+  };
+}
+
+}  // namespace applctl::cli
