@@ -94,7 +94,7 @@ Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
   return ossl::to_der(x, i2d_X509, "i2d_X509");
 }
 
-Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans) {
+NewCsr build_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans) {
   require_subject(subject, sans);
   ossl::X509ReqPtr req(ossl::check_ptr(X509_REQ_new(), "X509_REQ_new"));
   ossl::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
@@ -112,7 +112,15 @@ Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::vector<
     ossl::check(X509_REQ_add_extensions(req.get(), exts.get()), "X509_REQ_add_extensions");
   }
   if (X509_REQ_sign(req.get(), key.get(), digest_for(key)) <= 0) ossl::raise("X509_REQ_sign");
-  return ossl::to_der(req.get(), i2d_X509_REQ, "i2d_X509_REQ");
+  NewCsr out;
+  out.der = ossl::to_der(req.get(), i2d_X509_REQ, "i2d_X509_REQ");
+  out.info.subject = x509util::rfc4514(X509_REQ_get_subject_name(req.get()));
+  out.info.alt_names = san_strings(sans);
+  out.info.spki_sha256 = key.spki_sha256();
+  out.info.public_key = key.info();
+  out.info.signature_algorithm = OBJ_nid2ln(X509_REQ_get_signature_nid(req.get()));
+  out.info.signature_valid = true;
+  return out;
 }
 
 }  // namespace applctl

@@ -128,7 +128,10 @@ Bytes PrivateKey::pkcs8_der() const {
 
 Bytes PrivateKey::spki_der() const { return ossl::to_der(pkey_.get(), i2d_PUBKEY, "i2d_PUBKEY"); }
 
-std::string PrivateKey::spki_sha256() const { return sha256_hex(spki_der()); }
+std::string PrivateKey::spki_sha256() const {
+  if (!spki_sha256_) spki_sha256_ = std::make_shared<const std::string>(sha256_hex(spki_der()));
+  return *spki_sha256_;
+}
 
 KeyInfo PrivateKey::info() const { return key_info(pkey_.get()); }
 

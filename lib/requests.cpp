@@ -11,8 +11,7 @@ CsrCreated create_request(Store& store, const CsrRequest& request) {
   Subject subject = validated(request.subject);
   std::vector<San> sans = build_sans(subject, request.sans);
   PrivateKey key = PrivateKey::generate(request.key);
-  Bytes der = make_csr(key, subject, sans);
-  CsrInfo info = inspect_csr(der);
+  auto [der, info] = build_csr(key, subject, sans);
 
   ensure_initialized(store);
   auto tx = store.write("csr create");

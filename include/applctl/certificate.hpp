@@ -73,7 +73,15 @@ struct NewCertificate {
 };
 
 Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec);
-Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans);
+// The request and what inspect_csr would say of it, without parsing it again.
+struct NewCsr {
+  Bytes der;
+  CsrInfo info;
+};
+NewCsr build_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans);
+inline Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans) {
+  return build_csr(key, subject, sans).der;
+}
 
 std::string pem_encode(BytesView der, std::string_view label);  // "CERTIFICATE", ...
 

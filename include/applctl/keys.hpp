@@ -53,6 +53,8 @@ class PrivateKey {
 
  private:
   std::shared_ptr<EVP_PKEY> pkey_;
+  // Encoding a provider key is costly in OpenSSL 3; the hash is computed once per key.
+  mutable std::shared_ptr<const std::string> spki_sha256_;
 };
 
 // SHA-256 of the DER SubjectPublicKeyInfo of any public key.
