@@ -103,6 +103,15 @@ const std::string& checked_friendly_name(const std::string& name) {
   return name;
 }
 
+void require_servable(const CertRow& row) {
+  if (!row.key_id)
+    fail(ErrorKind::Refused, fmt::format("'{}' has no private key: it cannot be served", row.friendly_name),
+         "import its private key first (applctl cert import KEY.pem), or choose a certificate that has one");
+  if (row.role != Role::Leaf)
+    fail(ErrorKind::Refused, fmt::format("'{}' is a CA certificate ({}), not a server certificate", row.friendly_name,
+                                         role_name(row.role)));
+}
+
 std::optional<std::int64_t> default_cert_id(const Store& store) { return setting_id(store, kDefaultCert); }
 std::optional<std::int64_t> factory_cert_id(const Store& store) { return setting_id(store, kFactoryCert); }
 void set_default_cert_id(Store& store, std::int64_t id) { store.set_setting(kDefaultCert, std::to_string(id)); }

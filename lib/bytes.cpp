@@ -28,6 +28,16 @@ std::string hex(BytesView b) {
   return out;
 }
 
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) out += fmt::format("\\x{:02x}", b);
+    else out += c;
+  }
+  return out;
+}
+
 std::string sha256_hex(BytesView b) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;

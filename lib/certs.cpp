@@ -125,12 +125,7 @@ RemoveResult remove_certificate(Store& store, std::string_view ref, bool force) 
 CertSummary set_default_certificate(Store& store, std::string_view ref) {
   auto tx = store.write("cert default");
   CertRow row = store.resolve_cert(ref);
-  if (!row.key_id)
-    fail(ErrorKind::Refused, fmt::format("'{}' has no private key: it cannot be served", row.friendly_name),
-         "import its private key (applctl cert import KEY.pem), or choose a certificate with one");
-  if (row.role != Role::Leaf)
-    fail(ErrorKind::Refused, fmt::format("'{}' is a CA certificate ({}), not a server certificate", row.friendly_name,
-                                         role_name(row.role)));
+  require_servable(row);
   set_default_cert_id(store, row.id);
   tx.touch(audit_name(row));
   tx.commit();

@@ -83,12 +83,7 @@ std::vector<IpChange> assign_ips(Store& store, std::string_view cert_ref, const 
   auto ips = canonical_all(addresses);
   auto tx = store.write("ip assign");
   CertRow cert = store.resolve_cert(cert_ref);
-  if (!cert.key_id)
-    fail(ErrorKind::Refused, fmt::format("'{}' has no private key: it cannot serve an address", cert.friendly_name),
-         "import its private key first (applctl cert import KEY.pem), or assign a certificate that has one");
-  if (cert.role != Role::Leaf)
-    fail(ErrorKind::Refused, fmt::format("'{}' is a CA certificate ({}), not a server certificate", cert.friendly_name,
-                                         role_name(cert.role)));
+  require_servable(cert);
   require_known(store, ips);
   std::vector<IpChange> out;
   for (const auto& a : ips) {

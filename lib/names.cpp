@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "applctl/bytes.hpp"
 #include "applctl/error.hpp"
 
 namespace applctl {
@@ -33,19 +34,6 @@ bool has_prefix(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && lower(s.substr(0, prefix.size())) == prefix;
 }
 
-// Text safe to put in a message: control bytes as \xNN.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) {
-      out += fmt::format("\\x{:02x}", b);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 // Lower case, one trailing dot removed: the form names are stored and compared in.
 std::string normalize_dns(std::string_view name) {

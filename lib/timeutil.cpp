@@ -9,6 +9,7 @@
 #include <ctime>
 #include <utility>
 
+#include "applctl/bytes.hpp"
 #include "applctl/error.hpp"
 
 namespace applctl {
@@ -25,19 +26,6 @@ constexpr std::int64_t kWeek = 7 * kDay;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// Text safe to put in a message: control bytes as \xNN.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) {
-      out += fmt::format("\\x{:02x}", b);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 [[noreturn]] void bad_time(std::string_view text, std::string_view reason) {
   fail(ErrorKind::BadInput, fmt::format("invalid time '{}': {}", printable(text), reason),

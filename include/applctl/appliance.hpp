@@ -53,6 +53,9 @@ std::vector<std::string> appliance_hostnames(const Store& store);
 // Throws BadInput naming it.
 const std::string& checked_friendly_name(const std::string& name);
 
+// Refused (exit 5) unless the certificate can be served: a leaf with its private key.
+void require_servable(const CertRow& row);
+
 // Settings keys of the default and the factory default certificate.
 std::optional<std::int64_t> default_cert_id(const Store& store);
 std::optional<std::int64_t> factory_cert_id(const Store& store);

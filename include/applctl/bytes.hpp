@@ -17,7 +17,8 @@ inline BytesView as_bytes(std::string_view s) {
 }
 inline std::string to_string(BytesView b) { return {b.begin(), b.end()}; }
 
-std::string hex(BytesView b);                 // lowercase, no separators
+std::string hex(BytesView b);
+std::string printable(std::string_view s);   // for messages: control bytes as \xNN                 // lowercase, no separators
 std::string sha256_hex(BytesView b);          // lowercase hex of SHA-256(b)
 Bytes read_file(const std::string& path);     // throws BadInput naming the file
 // Writes through a temporary file in the same directory and rename(2); mode applies to the new
