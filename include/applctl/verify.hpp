@@ -25,6 +25,9 @@ struct VerifyPolicy {
   std::optional<Instant> at;             // --at; default: now
   Purpose purpose = Purpose::Server;
   std::optional<int> max_depth;          // intermediates allowed between leaf and anchor
+  // CA/Browser Forum rules on top of RFC 5280 (EKU in the leaf, no anyExtendedKeyUsage, no CA as
+  // leaf, no DSA, root AKI/EKU rules; see lib/verify_webpki.cpp). No CLI flag: always on there.
+  bool web_pki = true;
 };
 
 struct PathEntry {
