@@ -161,7 +161,7 @@ void setup_chain_verify(CLI::App& app, Runner& run) {
   app.add_option("--ip", o->ip, "Check that the certificate covers this IP address");
   app.add_option("--at", o->at, "Verify at this RFC 3339 time instead of now");
   app.add_option("--purpose", o->purpose, "server | client | any")->check(CLI::IsMember({"server", "client", "any"}));
-  app.add_option("--max-depth", o->max_depth, "At most N intermediates between leaf and anchor")->check(CLI::Range(0, 100));
+  app.add_option("--max-depth", o->max_depth, "At most N intermediates between leaf and anchor")->check(CLI::NonNegativeNumber);
   run = [o](Context& ctx) {
     if (o->ref.empty() && o->file.empty()) fail(ErrorKind::Usage, "chain verify needs CERT or --file FILE");
     VerifyPolicy p;
