@@ -66,7 +66,20 @@ CheckResult check_certificates(const Store& store, const CheckRequest& request) 
   if (request.refs.empty()) {
     rows = store.list_certs();
   } else {
-    for (const auto& ref : request.refs) rows.push_back(store.resolve_cert(ref));
+    // Every named certificate is reported, the unknown ones too (style: report all, worst code).
+    for (const auto& ref : request.refs) {
+      try {
+        rows.push_back(store.resolve_cert(ref));
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::NotFound && e.kind() != ErrorKind::Refused) throw;
+        CheckEntry missing;
+        missing.row.friendly_name = ref;
+        missing.status = e.kind() == ErrorKind::NotFound ? "not-found" : "ambiguous";
+        missing.error = e.what();
+        result.unresolved = true;
+        result.entries.push_back(std::move(missing));
+      }
+    }
   }
   for (auto& row : rows) {
     CheckEntry e;

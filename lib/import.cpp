@@ -77,12 +77,25 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
   ensure_initialized(store);
   auto tx = store.write("cert import");
   ImportResult result;
-  for (const auto& key : keys)
-    if (!store.find_key(key.spki_sha256())) {
-      store.insert_key(key);
-      ++result.keys_added;
-      tx.touch("key:" + key.spki_sha256().substr(0, 16));
+  std::unordered_set<std::string> incoming_certs;
+  for (const auto& c : certs) incoming_certs.insert(c.info.fingerprint_sha256);
+  for (const auto& key : keys) {
+    if (store.find_key(key.spki_sha256())) continue;
+    std::int64_t key_id = store.insert_key(key);
+    ++result.keys_added;
+    tx.touch("key:" + key.spki_sha256().substr(0, 16));
+    // A key that arrives after its certificate is linked to it now.
+    for (auto& row : store.certs_by_spki(key.spki_sha256())) {
+      if (row.key_id || incoming_certs.contains(row.fingerprint_sha256)) continue;
+      store.set_cert_key(row.id, key_id);
+      row.key_id = key_id;
+      tx.touch("cert:" + row.friendly_name);
+      ImportedCert linked;
+      linked.status = "linked";
+      linked.summary.row = std::move(row);
+      result.certificates.push_back(std::move(linked));
     }
+  }
   for (auto& c : certs) {
     ImportedCert out;
     std::optional<std::int64_t> key_id = store.find_key(c.info.spki_sha256);

@@ -110,7 +110,7 @@ std::vector<IpChange> unassign_ips(Store& store, const std::vector<std::string>&
       store.assign_ip(a, factory);
       tx.touch("ip:" + a);
     }
-    out.push_back({a, same ? "unchanged" : "assigned", view_of(store, a)});
+    out.push_back({a, same ? "unchanged" : "unassigned", view_of(store, a)});
   }
   tx.commit();
   return out;

@@ -46,6 +46,10 @@ X509Ptr x509_from_der(BytesView der, std::string_view what) {
   const unsigned char* p = der.data();
   X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x) raise(what, ErrorKind::BadInput);
+  // The fingerprint is the hash of exactly these bytes: nothing may follow the certificate.
+  if (p != der.data() + der.size())
+    throw Error(ErrorKind::BadInput, fmt::format("{}: {} bytes of trailing data after the certificate", what,
+                                                 der.data() + der.size() - p));
   return x;
 }
 

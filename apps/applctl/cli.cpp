@@ -157,6 +157,7 @@ int run(int argc, char** argv) {
       std::string help = deepest->help();
       std::string usage = help.substr(0, help.find('\n'));
       if (auto pos = help.find("Usage: "); pos != std::string::npos) usage = help.substr(pos, help.find('\n', pos) - pos);
+      if (usage.starts_with("Usage: ") && !usage.starts_with("Usage: applctl")) usage.insert(7, "applctl ");
       throw Error(ErrorKind::Usage, e.what(), usage + "  (see --help)");
     }
     setup_logging(g);

@@ -1,4 +1,6 @@
 // applctl cert list | show | self-signed | export | rename | remove | default | check
+#include <iostream>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -154,7 +156,15 @@ void setup_cert_check(CLI::App& app, Runner& run) {
     CheckResult r = check_certificates(ctx.store(), req);
     nlohmann::json arr = nlohmann::json::array();
     Table t({"NAME", "EXPIRES", "DAYS LEFT", "STATUS"});
+    int code = r.attention ? 10 : 0;
     for (const auto& e : r.entries) {
+      if (e.status == "not-found" || e.status == "ambiguous") {
+        arr.push_back({{"friendly_name", e.row.friendly_name}, {"status", e.status}, {"error", e.error}});
+        t.add({e.row.friendly_name, "-", "-", e.status});
+        std::cerr << "applctl: error: " << e.error << '\n';
+        code = e.status == "not-found" ? 4 : 5;
+        continue;
+      }
       arr.push_back({{"friendly_name", e.row.friendly_name},
                      {"fingerprint_sha256", e.row.fingerprint_sha256},
                      {"not_after", format_rfc3339(e.row.not_after)},
@@ -165,10 +175,10 @@ void setup_cert_check(CLI::App& app, Runner& run) {
     }
     nlohmann::json doc = {{"checked_at", format_rfc3339(r.checked_at)},
                           {"expires_in", format_duration(r.window)},
-                          {"ok", !r.attention},
+                          {"ok", !r.attention && !r.unresolved},
                           {"certificates", arr}};
     ctx.emit(doc, r.entries.empty() ? "no certificates\n" : t.str());
-    return r.attention ? 10 : 0;
+    return code;
   };
 }
 

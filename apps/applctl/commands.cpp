@@ -10,7 +10,7 @@ namespace applctl::cli {
 
 const std::vector<Group>& groups() {
   static const std::vector<Group> g = {
-      {"cert", "Certificates: create, list, show, check, export, rename, remove, default"},
+      {"cert", "Certificates: create, import, list, show, check, export, bundle, rename, remove, default"},
       {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
       {"ip", "The appliance's IP addresses and the certificate each one serves"},

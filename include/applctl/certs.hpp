@@ -45,14 +45,16 @@ struct CheckRequest {
 };
 struct CheckEntry {
   CertRow row;
-  std::string status;  // ok | expires-soon | expired | not-yet-valid
+  std::string status;  // ok | expires-soon | expired | not-yet-valid | not-found | ambiguous
   std::int64_t seconds_left = 0;
+  std::string error;   // for not-found / ambiguous
 };
 struct CheckResult {
   UnixTime checked_at = 0;
   std::int64_t window = 0;
   std::vector<CheckEntry> entries;
-  bool attention = false;  // any expired or within the window: exit 10
+  bool attention = false;   // any expired or within the window: exit 10
+  bool unresolved = false;  // a named certificate was not found (exit 4) or is ambiguous (exit 5)
 };
 CheckResult check_certificates(const Store& store, const CheckRequest& request);
 

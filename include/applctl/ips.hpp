@@ -12,7 +12,7 @@ namespace applctl {
 
 struct IpChange {
   std::string address;  // canonical form
-  std::string status;   // "added" | "exists" | "removed" | "assigned" | "unchanged"
+  std::string status;   // "added" | "exists" | "removed" | "assigned" | "unassigned" | "unchanged"
   IpView now;           // what serves it afterwards
 };
 

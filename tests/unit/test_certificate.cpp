@@ -255,17 +255,17 @@ TEST_CASE("inspect_certificate refuses what is not a DER certificate as bad inpu
   CHECK(kind_of([&] { inspect_certificate(as_bytes(pem)); }) == ErrorKind::BadInput);
 }
 
-// BUG (reported): d2i_X509 stops at the end of the certificate, so trailing bytes are ignored but
-// the fingerprint is taken over the whole input: the same certificate gets another fingerprint.
-TEST_CASE("inspect_certificate with trailing bytes: refused, or the certificate's own fingerprint",
-          "[cert][!shouldfail]") {
+// A fingerprint is the hash of exactly the certificate's bytes, so trailing bytes are refused
+// rather than hashed into a second fingerprint of the same certificate.
+TEST_CASE("inspect_certificate with trailing bytes is bad input", "[cert]") {
   Bytes der = Pki::get().der("leaf");
   Bytes padded = der;
   padded.push_back(0);
   padded.push_back(0);
-  CertInfo c;
-  if (kind_of([&] { c = inspect_certificate(padded); }) == unit_pki::kNoError)
-    CHECK(c.fingerprint_sha256 == sha256_hex(der));
+  auto e = unit_pki::error_of([&] { inspect_certificate(padded); });
+  CHECK(e.kind() == ErrorKind::BadInput);
+  CHECK(std::string(e.what()).find("trailing") != std::string::npos);
+  CHECK(inspect_certificate(der).fingerprint_sha256 == sha256_hex(der));
 }
 
 TEST_CASE("pem_encode writes PEM that OpenSSL reads back", "[cert]") {

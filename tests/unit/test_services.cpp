@@ -404,15 +404,17 @@ TEST_CASE("import_files: a stored certificate gets its key when imported again w
   CHECK(f.store.cert_by_name("leaf.unit.test")->key_id.has_value());
 }
 
-// BUG (reported): the hint of `cert default` / `ip assign` says "import its private key
-// (applctl cert import KEY.pem)", but a key imported alone is never linked to the certificate that
-// is already stored: only certificates in the same import are matched against stored keys.
-TEST_CASE("import_files: a key imported alone after its certificate is linked to it", "[service][!shouldfail]") {
+// The hint of `cert default` / `ip assign` says "import its private key (applctl cert import
+// KEY.pem)": a key imported alone is linked to the certificate already stored.
+TEST_CASE("import_files: a key imported alone after its certificate is linked to it", "[service]") {
   const Pki& pki = Pki::get();
   Fixture f;
   f.import({pki.path("leaf.pem")});
   ImportResult key = f.import({pki.path("leaf.key")});
   CHECK(key.keys_added == 1);
+  REQUIRE(key.certificates.size() == 1);
+  CHECK(key.certificates[0].status == "linked");
+  CHECK(key.certificates[0].summary.has_key);
   CHECK(f.store.cert_by_name("leaf.unit.test")->key_id.has_value());
   // The import reports the key as attached (a certificate has its public key), the store does not.
   CHECK(key.unattached_keys.empty());
