@@ -497,3 +497,37 @@ TEST_CASE("cert list, cert show and chain show agree on chain-incomplete", "[cli
   }
   CHECK(warning_codes(by_fingerprint(list, fp)).count("chain-incomplete") == 0);
 }
+
+TEST_CASE("one PEM file with two certificates and their keys in other encodings; --name", "[cli][import]") {
+  const auto& pki = test_pki();
+  Appliance a;
+  fs::path pkcs1 = a.dir / "rsa.pem", sec1 = a.dir / "ec.pem";
+  openssl_ok({"rsa", "-in", (pki / "leaf.key").string(), "-traditional", "-out", pkcs1.string()});
+  openssl_ok({"ec", "-in", (pki / "leaf_ec.key").string(), "-out", sec1.string()});
+  fs::path both = concat(a.dir / "both.pem", {sec1, pki / "leaf.pem", pkcs1, pki / "leaf_ec.pem"});
+  SECTION("both certificates get their keys") {
+    Json out = a.json({"cert", "import", both.string()});
+    REQUIRE(out.size() == 2);
+    CHECK(by_fingerprint(out, pki.fingerprint("leaf")).at("private_key") == true);
+    CHECK(by_fingerprint(out, pki.fingerprint("leaf_ec")).at("private_key") == true);
+    CHECK(unattached_keys(a) == 0);
+    // --name names one server certificate: two in the input is a usage error, nothing changes.
+    Appliance b;
+    REQUIRE(b.run({"init"}).code == 0);
+    const std::string before = b.dump();
+    CHECK(b.run({"cert", "import", both.string(), "--name", "two"}).code == 2);
+    CHECK(b.dump() == before);
+  }
+  SECTION("--name with one leaf and its chain names the leaf") {
+    Json out = a.json({"cert", "import", (pki / "leaf_ec.pem").string(), sec1.string(), (pki / "int.pem").string(),
+                       "--name", "ec-web"});
+    REQUIRE(out.size() == 2);
+    Json leaf = by_fingerprint(out, pki.fingerprint("leaf_ec"));
+    CHECK(leaf.at("friendly_name") == "ec-web");
+    CHECK(leaf.at("private_key") == true);
+    CHECK(by_fingerprint(out, pki.fingerprint("int")).at("friendly_name") != "ec-web");
+    CHECK(a.json({"cert", "show", "ec-web"}).at("fingerprint_sha256") == pki.fingerprint("leaf_ec"));
+    // The name is taken now: another certificate under it is refused.
+    CHECK(a.run({"cert", "import", (pki / "leaf.pem").string(), "--name", "ec-web"}).code == 5);
+  }
+}
