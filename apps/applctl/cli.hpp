@@ -90,6 +90,8 @@ void refuse_existing(const std::string& path, bool force);
 // Verb setup functions, one per verb (the command table in commands.cpp lists them).
 #define APPLCTL_VERB(fn) void fn(CLI::App& app, Runner& run)
 APPLCTL_VERB(setup_init);
+APPLCTL_VERB(setup_probe);
+APPLCTL_VERB(setup_serve);
 APPLCTL_VERB(setup_status);
 APPLCTL_VERB(setup_cert_list);
 APPLCTL_VERB(setup_cert_show);

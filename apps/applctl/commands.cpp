@@ -25,6 +25,20 @@ const std::vector<Verb>& verbs() {
        "  applctl init --hostname support.example.com\n"
        "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",
        EXIT_COMMON "; 6 invalid hostname\n"},
+      {"", "probe", "What a TLS server serves (chain, protocol, cipher) and whether it verifies", StoreUse::Read,
+       setup_probe,
+       "  applctl probe support.example.com:443\n"
+       "  applctl probe 192.0.2.10:8443 --sni support.example.com --roots corp-root.pem\n"
+       "  applctl --json probe 127.0.0.1:8443 --sni www.example.com --expect web | jq .expected\n",
+       EXIT_COMMON "; 3 the chain does not verify, or the leaf is not the --expect certificate;\n"
+       "  4 no such --expect certificate; 6 unreadable --roots file; 7 cannot connect or the handshake failed\n"},
+      {"", "serve", "A TLS endpoint serving the store's certificates by the SNI and address rules", StoreUse::Read,
+       setup_serve,
+       "  applctl serve                                        # 127.0.0.1:8443\n"
+       "  applctl -v serve --listen 0.0.0.0:443 --listen [::]:443\n"
+       "  kill -HUP $(pidof applctl)                           # reload now (changes are also seen within a second)\n",
+       EXIT_COMMON " (0 also after SIGTERM or SIGINT); 4 the store has no default certificate;\n"
+       "  7 an address cannot be bound (port in use, address not local)\n"},
       {"", "status", "Appliance basics: store, hostnames, IPs, default certificate, counts, soonest expiry",
        StoreUse::Read, setup_status, "  applctl status\n  applctl --json status | jq .soonest_expiry\n",
        EXIT_COMMON "\n"},
