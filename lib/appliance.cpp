@@ -60,7 +60,7 @@ void add_time_warnings(const CertRow& r, const LintContext& ctx, std::vector<War
                                                 format_rfc3339(r.not_after))});
 }
 
-CertSummary summarize_one(CertRow row, const LintContext& ctx, const StoreChain& chain,
+CertSummary summarize_one(CertRow row, const LintContext& ctx, const ChainStatus& chain,
                           std::optional<std::int64_t> default_id, std::optional<std::int64_t> factory_id,
                           std::vector<std::string> ips) {
   CertSummary s;
@@ -141,10 +141,15 @@ std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows
     for (auto it = b; it != e; ++it) out.push_back(it->second);
     return out;
   };
+  // Chains first: the index may point into rows, so nothing is moved out of rows until all are known.
+  std::vector<ChainStatus> chains;
+  chains.reserve(rows.size());
+  for (const auto& row : rows) chains.push_back(chain_status(row, lookup, ctx.now));
   std::vector<CertSummary> out;
   out.reserve(rows.size());
-  for (auto& row : rows) {
-    StoreChain chain = walk_chain(row, lookup, ctx.now);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CertRow& row = rows[i];
+    const ChainStatus& chain = chains[i];
     auto it = ips.find(row.id);
     std::vector<std::string> row_ips = it != ips.end() ? std::move(it->second) : std::vector<std::string>{};
     out.push_back(summarize_one(std::move(row), ctx, chain, default_id, factory_id, std::move(row_ips)));
@@ -154,7 +159,8 @@ std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows
 
 CertSummary summarize(const Store& store, CertRow row) {
   const LintContext ctx = lint_context(store);
-  StoreChain chain = store_chain(store, row, ctx.now);
+  StoreChain walked = store_chain(store, row, ctx.now);
+  ChainStatus chain{walked.complete, walked.missing};
   std::vector<std::string> row_ips;
   for (auto& ip : store.list_ips())
     if (ip.cert_id == row.id) row_ips.push_back(std::move(ip.address));

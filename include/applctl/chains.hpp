@@ -19,6 +19,15 @@ struct StoreChain {
 // The candidates that could have issued a certificate, by subject hash.
 using IssuerLookup = std::function<std::vector<const CertRow*>(const std::string& subject_hash)>;
 
+struct ChainStatus {
+  bool complete = false;
+  std::string missing;
+};
+// Whether row's chain reaches a self-signed root through the lookup, copying nothing; when path is
+// given it receives the issuers found, nearest first (pointers from the lookup).
+ChainStatus chain_status(const CertRow& row, const IssuerLookup& lookup, UnixTime at,
+                         std::vector<const CertRow*>* path = nullptr);
+
 // Walks from row to its root, choosing among several candidate issuers the one whose subject key
 // id matches the authority key id, then one valid at `at`, then the latest expiry.
 StoreChain walk_chain(const CertRow& row, const IssuerLookup& lookup, UnixTime at);
