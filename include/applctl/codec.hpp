@@ -20,7 +20,8 @@ struct Decoded {
   std::string format;              // "der", "pem", "pkcs7-der", "pkcs7-pem", "pkcs12", "key"
   std::vector<Bytes> certificates; // DER, in input order, exact duplicates removed
   std::vector<PrivateKey> keys;    // every private key found (PKCS#1, SEC1, PKCS#8, PKCS#12)
-  bool legacy_pkcs12 = false;      // needed OpenSSL's legacy provider (RC2/3DES)
+  bool legacy_pkcs12 = false;      // a PKCS#12 using pre-PBES2 algorithms (RC2/RC4/DES/3DES); the
+                                   // legacy provider got loaded when they needed it (RC2/RC4/DES)
 };
 
 // Detects the format by content (not by file name): DER X.509, PEM (several certificates and
@@ -28,10 +29,13 @@ struct Decoded {
 // private keys (PKCS#1, SEC1, PKCS#8 plain and encrypted, PEM or DER).
 // `source` names the input in every error ("cannot read 'a.p12': ..."). Errors are BadInput with a
 // hint: wrong passphrase, truncated input, trailing garbage, unknown PEM label, no passphrase
-// given for an encrypted input, a PKCS#12 whose key does not match its certificate.
+// given for an encrypted input, a PKCS#12 whose key does not match its certificate, input over
+// 16 MiB. `passphrase` is called at most once, and only for an encrypted input (a PKCS#12 with an
+// empty or absent password never asks); its result is cleansed after use.
 Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn& passphrase);
 
-// Writers. Passphrase-protected outputs use AES-256-CBC with PBKDF2 (PKCS#8, PKCS#12 default:
+// Writers. An empty passphrase is a Usage error; a key that does not match the certificate is
+// BadInput. Passphrase-protected outputs use AES-256-CBC with PBKDF2 (PKCS#8, PKCS#12 default:
 // PBES2 AES-256-CBC + HMAC-SHA-256 MAC); legacy PKCS#12 uses PBE-SHA1-3DES for the key,
 // PBE-SHA1-RC2-40 for the certificates and a SHA-1 MAC (what old Windows and Java read).
 Bytes encode_p7b(const std::vector<Bytes>& certificates_der);                      // DER PKCS#7 certs-only
