@@ -87,7 +87,7 @@ TEST_CASE("help and version exit 0 on stdout", "[cli][errors]") {
   CHECK_FALSE(fs::exists(a.store));
 }
 
-TEST_CASE("--json errors print an error document on stdout and the message on stderr", "[cli][errors]") {
+TEST_CASE("JSON: --json errors print an error document on stdout and the message on stderr", "[cli][errors]") {
   Fixture f;
   struct Case {
     std::vector<std::string> args;

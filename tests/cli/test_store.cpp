@@ -273,7 +273,7 @@ TEST_CASE("the audit log has one row per successful mutating command and no secr
   CHECK(sql(a, "SELECT count(*) FROM audit_log") == count);
 }
 
-TEST_CASE("--json prints exactly one JSON document for every read command", "[cli][store]") {
+TEST_CASE("JSON: --json prints exactly one JSON document for every read command", "[cli][store]") {
   Appliance a;
   a.json({"init", "--hostname", "appl.example.com"});
   a.json({"cert", "self-signed", "--name", "web", "--key", "ec:P-256", "--cn", "www.example.com"});
