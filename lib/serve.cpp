@@ -25,7 +25,6 @@ namespace serving {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::size_t kMaxRequest = 16 * 1024;
 constexpr std::chrono::seconds kDrainTime{2};
 
 struct Source {
@@ -47,37 +46,6 @@ struct Conn : Source {
   std::uint32_t events = 0;
   std::multimap<Clock::time_point, Conn*>::iterator timer;
 };
-
-// Printable for a log line: a client chooses its SNI bytes.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
-
-// The HTTP answer to what the client sent: the status text for GET/HEAD, else a short error.
-std::string http_response(const Conn& c) {
-  std::string line = c.in.substr(0, c.in.find_first_of("\r\n"));
-  std::string method = line.substr(0, line.find(' '));
-  std::string status = "200 OK", body;
-  if (c.in.size() >= kMaxRequest) {
-    status = "431 Request Header Fields Too Large";
-    body = "request too large\n";
-  } else if (method == "GET" || method == "HEAD") {
-    body = status_text(c.hs, c.ssl.get());
-  } else if (line.find(" HTTP/1.") != std::string::npos) {
-    status = "405 Method Not Allowed";
-    body = "only GET and HEAD\n";
-  } else {
-    status = "400 Bad Request";
-    body = "not an HTTP/1.x request\n";
-  }
-  std::string head = fmt::format(
-      "HTTP/1.1 {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n"
-      "Cache-Control: no-store\r\n\r\n",
-      status, body.size());
-  return method == "HEAD" ? head : head + body;
-}
 
 class Server {
  public:
@@ -273,7 +241,7 @@ void Server::drive(Conn& c) {
           c.in.append(buf, static_cast<std::size_t>(n));
           bool complete = c.in.find("\r\n\r\n") != std::string::npos || c.in.find("\n\n") != std::string::npos;
           if (complete || c.in.size() >= kMaxRequest) {
-            c.out = http_response(c);
+            c.out = http_response(c.in, c.hs, c.ssl.get());
             ++stats_.requests;
             c.state = Conn::State::Respond;
             set_deadline(c, opt_.client_timeout);

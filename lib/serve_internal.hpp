@@ -114,6 +114,15 @@ SslCtxPtr new_listening_ctx();
 // The text/plain body answering an HTTP GET.
 std::string status_text(const HandshakeInfo& info, SSL* ssl);
 
+// Requests longer than this are answered 431 without waiting for their end.
+inline constexpr std::size_t kMaxRequest = 16 * 1024;
+// The HTTP/1.1 answer to what the client sent (the request head, or its first kMaxRequest bytes):
+// the status text for GET and HEAD, else 405 or 400; always "Connection: close".
+std::string http_response(std::string_view request, const HandshakeInfo& info, SSL* ssl);
+
+// Printable for a log line: a client chooses its SNI bytes.
+std::string printable(std::string_view s);
+
 // Notices commits to the store by any process (PRAGMA data_version on a connection of its own)
 // and a database file that was replaced or appeared.
 class StoreWatcher {

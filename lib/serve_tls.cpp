@@ -1,5 +1,6 @@
 // The TLS side of `serve`: one ready SSL_CTX per servable certificate, built when the store is
-// loaded, and the servername hook that switches each connection to the one the index picks.
+// loaded, the servername hook that switches each connection to the one the index picks, and the
+// HTTP answer that says what was picked.
 #include <fmt/format.h>
 
 #include "applctl/appliance.hpp"
@@ -120,9 +121,38 @@ std::string status_text(const HandshakeInfo& info, SSL* ssl) {
                        row.fingerprint_sha256, rule_name(info.pick->rule), row.subject, info.pick->cert->chain.size());
   }
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
-  out += fmt::format("sni: {}\naddress: {}\nprotocol: {}\ncipher: {}\n", info.sni.empty() ? "-" : info.sni,
+  out += fmt::format("sni: {}\naddress: {}\nprotocol: {}\ncipher: {}\n", info.sni.empty() ? "-" : printable(info.sni),
                      info.local_address, SSL_get_version(ssl), cipher != nullptr ? SSL_CIPHER_get_name(cipher) : "-");
   return out;
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+std::string http_response(std::string_view request, const HandshakeInfo& info, SSL* ssl) {
+  std::string_view line = request.substr(0, request.find_first_of("\r\n"));
+  std::string_view method = line.substr(0, line.find(' '));
+  std::string status = "200 OK", body;
+  if (request.size() >= kMaxRequest) {
+    status = "431 Request Header Fields Too Large";
+    body = "request too large\n";
+  } else if (method == "GET" || method == "HEAD") {
+    body = status_text(info, ssl);
+  } else if (line.find(" HTTP/1.") != std::string_view::npos) {
+    status = "405 Method Not Allowed";
+    body = "only GET and HEAD\n";
+  } else {
+    status = "400 Bad Request";
+    body = "not an HTTP/1.x request\n";
+  }
+  std::string head = fmt::format(
+      "HTTP/1.1 {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n"
+      "Cache-Control: no-store\r\n\r\n",
+      status, body.size());
+  return method == "HEAD" ? head : head + body;
 }
 
 }  // namespace applctl::serving
