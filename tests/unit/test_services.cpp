@@ -251,7 +251,13 @@ TEST_CASE("check_certificates: statuses per certificate and whether anything nee
   CHECK(check_certificates(f.store, {{"fine"}, 400 * kDay}).attention);
   CHECK_FALSE(check_certificates(f.store, {{"future"}, 30 * kDay}).attention);
   CHECK(check_certificates(f.store, {{"soon"}, 10 * kDay}).entries[0].status == "ok");
-  CHECK(kind_of([&] { check_certificates(f.store, {{"fine", "nope"}, 30 * kDay}); }) == ErrorKind::NotFound);
+  // Every named certificate is reported, an unknown one too (the CLI then exits 4).
+  CheckResult mixed = check_certificates(f.store, {{"fine", "nope"}, 30 * kDay});
+  CHECK(mixed.unresolved);
+  REQUIRE(mixed.entries.size() == 2);
+  CHECK(mixed.entries[0].status == "not-found");
+  CHECK(mixed.entries[0].row.friendly_name == "nope");
+  CHECK(mixed.entries[1].status == "ok");
 }
 
 // ---- requests -----------------------------------------------------------------------------------
