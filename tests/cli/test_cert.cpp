@@ -286,7 +286,7 @@ TEST_CASE("a certificate with SANs and no subject marks the SAN extension critic
   CHECK(o.sans == std::vector<std::string>{"DNS:bare.example.com"});
 }
 
-TEST_CASE("serial numbers are random 128-bit numbers; cert show prints them as openssl does", "[cli][cert]") {
+TEST_CASE("serial numbers are random 128-bit numbers, and cert show prints them as openssl does", "[cli][cert]") {
   Appliance a;
   self_signed(a, "one", {"--key", "ec:P-256", "--cn", "same.example.com"});
   self_signed(a, "two", {"--key", "ec:P-256", "--cn", "same.example.com"});

@@ -158,7 +158,7 @@ TEST_CASE("concurrent writers on an existing store queue instead of failing", "[
   CHECK(sql(a, "PRAGMA integrity_check") == "ok");
 }
 
-TEST_CASE("a store locked too long refuses writers with exit 5; readers still read", "[cli][concurrency]") {
+TEST_CASE("a store locked too long refuses writers with exit 5, readers still read", "[cli][concurrency]") {
   Appliance a;
   a.json({"init", "--hostname", "appl.example.com"});
   a.json({"cert", "self-signed", "--name", "web", "--key", "ec:P-256", "--cn", "appl.example.com"});
