@@ -93,10 +93,13 @@ void setup_cert_export(CLI::App& app, Runner& run) {
                           {"format", o->format},
                           {"file", o->out},
                           {"private_key", r.contains_key},
+                          {"key_encrypted", r.contains_key && !o->req.no_passphrase},
                           {"certificates", r.chain}};
     ctx.emit(doc,
              fmt::format("exported '{}' as {} to {} ({} certificate{}{})\n", r.row.friendly_name, o->format, o->out,
-                         r.chain.size(), r.chain.size() == 1 ? "" : "s", r.contains_key ? ", private key encrypted" : ""),
+                         r.chain.size(), r.chain.size() == 1 ? "" : "s", !r.contains_key           ? ""
+                         : o->req.no_passphrase ? ", private key IN THE CLEAR"
+                                                : ", private key encrypted"),
              true);
     return 0;
   };

@@ -604,9 +604,7 @@ TEST_CASE("cert export writes files openssl reads, and keys only encrypted unles
   }
 }
 
-// Known to fail (see the CLI test report): the confirmation says "private key encrypted" for a
-// key written in the clear with --no-passphrase --insecure.
-TEST_CASE("the export confirmation does not call an unencrypted key encrypted", "[cli][cert][!mayfail]") {
+TEST_CASE("the export confirmation does not call an unencrypted key encrypted", "[cli][cert]") {
   Appliance a;
   self_signed(a, "web", {"--key", "ec:P-256", "--cn", "www.example.com"});
   for (const char* format : {"pkcs8", "pem"}) {
@@ -619,5 +617,13 @@ TEST_CASE("the export confirmation does not call an unencrypted key encrypted", 
     REQUIRE(r.code == 0);
     REQUIRE(contains(clitest::slurp(out), "-----BEGIN PRIVATE KEY-----"));  // written in the clear
     CHECK_FALSE(contains(r.out, "encrypted"));
+    CHECK(contains(r.out, "IN THE CLEAR"));
+    fs::remove(out);
+    args.push_back("--json");
+    Result j = a.run(args);
+    REQUIRE(j.code == 0);
+    Json doc = Json::parse(j.out);
+    CHECK(doc["private_key"] == true);
+    CHECK(doc["key_encrypted"] == false);
   }
 }
