@@ -136,57 +136,69 @@ Store::~Store() = default;
 Store Store::open(const fs::path& dir, Mode mode) {
   Store s;
   s.dir_ = dir;
-  const fs::path file = database_path(dir);
+  s.mode_ = mode;
   std::error_code ec;
-  s.exists_ = fs::exists(file, ec);
+  s.exists_ = fs::exists(database_path(dir), ec);
   if (!s.exists_ && mode == Mode::ReadOnly) {
     s.db_ = std::make_unique<sql::Db>(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY);
     migrate(*s.db_);
     return s;
   }
-  if (!s.exists_) {
-    make_private_dir(dir);
+  // A new store is created on first use, so a command that fails on its input before touching
+  // the store (a bad SAN, a wrong passphrase) leaves no store behind.
+  if (s.exists_) s.connect();
+  return s;
+}
+
+sql::Db& Store::db() const {
+  if (!db_) connect();
+  return *db_;
+}
+
+void Store::connect() const {
+  const fs::path file = database_path(dir_);
+  if (!exists_) {
+    make_private_dir(dir_);
     make_private_file(file);
   }
-  const bool writable = ::access(file.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0;
-  int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-  if (!writable && mode == Mode::ReadWrite)
-    fail(ErrorKind::Failed, fmt::format("the store '{}' is read-only for this user", dir.string()),
+  const bool writable = ::access(file.c_str(), W_OK) == 0 && ::access(dir_.c_str(), W_OK) == 0;
+  if (!writable && mode_ == Mode::ReadWrite)
+    fail(ErrorKind::Failed, fmt::format("the store '{}' is read-only for this user", dir_.string()),
          "check the permissions of the store directory and its files");
-  s.db_ = std::make_unique<sql::Db>(file.string(), flags);
-  sqlite3_busy_timeout(s.db_->handle(), lock_timeout_ms());
+  auto db = std::make_unique<sql::Db>(file.string(), writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
+  sqlite3_busy_timeout(db->handle(), lock_timeout_ms());
   if (writable) {
-    s.db_->exec("PRAGMA journal_mode=WAL");
-    s.db_->exec("PRAGMA synchronous=FULL");
+    db->exec("PRAGMA journal_mode=WAL");
+    db->exec("PRAGMA synchronous=FULL");
     // Every commit is already durable in the WAL (synchronous=FULL); checkpointing on every close
     // would add two more fsyncs to each command. SQLite's auto-checkpoint (1000 pages) still runs.
-    sqlite3_db_config(s.db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    sqlite3_db_config(db->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   }
-  s.db_->exec("PRAGMA foreign_keys=ON");
+  db->exec("PRAGMA foreign_keys=ON");
   // The usual case is a plain read. Creating or upgrading the schema is one immediate
   // transaction, so concurrent first commands on a new store queue here instead of racing.
-  const int version = schema_version(*s.db_);
+  const int version = schema_version(*db);
   if (version > kSchemaVersion)
     fail(ErrorKind::Failed, fmt::format("the store has schema version {}, newer than this applctl ({})", version, kSchemaVersion),
          "upgrade applctl");
   if (version < kSchemaVersion) {
     if (!writable)
-      fail(ErrorKind::Failed, fmt::format("the store '{}' needs a schema upgrade but is read-only", dir.string()));
-    s.db_->exec("BEGIN IMMEDIATE");
+      fail(ErrorKind::Failed, fmt::format("the store '{}' needs a schema upgrade but is read-only", dir_.string()));
+    db->exec("BEGIN IMMEDIATE");
     try {
-      migrate(*s.db_);
-      s.db_->exec("COMMIT");
+      migrate(*db);
+      db->exec("COMMIT");
     } catch (...) {
-      sqlite3_exec(s.db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      sqlite3_exec(db->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
   }
-  s.exists_ = true;
-  return s;
+  exists_ = true;
+  db_ = std::move(db);
 }
 
 Transaction::Transaction(Store& store, std::string command) : store_(&store), command_(std::move(command)) {
-  store.db_->exec("BEGIN IMMEDIATE");
+  store.db().exec("BEGIN IMMEDIATE");
 }
 
 Transaction::Transaction(Transaction&& o) noexcept
@@ -195,59 +207,59 @@ Transaction::Transaction(Transaction&& o) noexcept
 }
 
 Transaction::~Transaction() {
-  if (!done_) sqlite3_exec(store_->db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!done_) sqlite3_exec(store_->db().handle(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 void Transaction::commit() {
-  store_->db_->prepare("INSERT INTO audit_log(time, user, command, objects) VALUES(?,?,?,?)")
+  store_->db().prepare("INSERT INTO audit_log(time, user, command, objects) VALUES(?,?,?,?)")
       .bind(1, now())
       .bind(2, current_user())
       .bind(3, command_)
       .bind(4, nlohmann::json(objects_).dump())
       .run();
-  store_->db_->exec("COMMIT");
+  store_->db().exec("COMMIT");
   done_ = true;
 }
 
 std::optional<std::string> Store::setting(std::string_view key) const {
-  auto q = db_->prepare("SELECT value FROM settings WHERE key = ?");
+  auto q = db().prepare("SELECT value FROM settings WHERE key = ?");
   q.bind(1, key);
   if (q.step()) return q.text(0);
   return std::nullopt;
 }
 
 void Store::set_setting(std::string_view key, std::string_view value) {
-  db_->prepare("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+  db().prepare("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
       .bind(1, key)
       .bind(2, value)
       .run();
 }
 
-void Store::erase_setting(std::string_view key) { db_->prepare("DELETE FROM settings WHERE key = ?").bind(1, key).run(); }
+void Store::erase_setting(std::string_view key) { db().prepare("DELETE FROM settings WHERE key = ?").bind(1, key).run(); }
 
 std::int64_t Store::insert_key(const PrivateKey& key) {
   std::string spki = key.spki_sha256();
   if (auto id = find_key(spki)) return *id;
   Bytes der = key.pkcs8_der();
-  db_->prepare("INSERT INTO keys(spki_sha256, key_type, pkcs8, created) VALUES(?,?,?,?)")
+  db().prepare("INSERT INTO keys(spki_sha256, key_type, pkcs8, created) VALUES(?,?,?,?)")
       .bind(1, spki)
       .bind(2, key.info().spec())
       .bind(3, der)
       .bind(4, now())
       .run();
   OPENSSL_cleanse(der.data(), der.size());
-  return db_->last_insert_id();
+  return db().last_insert_id();
 }
 
 std::optional<std::int64_t> Store::find_key(std::string_view spki_sha256) const {
-  auto q = db_->prepare("SELECT id FROM keys WHERE spki_sha256 = ?");
+  auto q = db().prepare("SELECT id FROM keys WHERE spki_sha256 = ?");
   q.bind(1, spki_sha256);
   if (q.step()) return q.int64(0);
   return std::nullopt;
 }
 
 PrivateKey Store::load_key(std::int64_t id) const {
-  auto q = db_->prepare("SELECT pkcs8 FROM keys WHERE id = ?");
+  auto q = db().prepare("SELECT pkcs8 FROM keys WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) fail(ErrorKind::NotFound, fmt::format("key {} is not in the store", id));
   Bytes der = q.blob(0);
@@ -257,7 +269,7 @@ PrivateKey Store::load_key(std::int64_t id) const {
 }
 
 void Store::remove_key_if_unused(std::int64_t id) {
-  db_->prepare(
+  db().prepare(
          "DELETE FROM keys WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM certificates WHERE key_id = ?1)"
          " AND NOT EXISTS (SELECT 1 FROM requests WHERE key_id = ?1)")
       .bind(1, id)
@@ -265,7 +277,7 @@ void Store::remove_key_if_unused(std::int64_t id) {
 }
 
 std::int64_t Store::count_unattached_keys() const {
-  auto q = db_->prepare(
+  auto q = db().prepare(
       "SELECT count(*) FROM keys k WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.key_id = k.id)"
       " AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.key_id = k.id)");
   q.step();

@@ -117,7 +117,7 @@ std::int64_t Store::insert_cert(const CertInfo& c, BytesView der, std::string_vi
   if (cert_by_name(friendly_name))
     fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", friendly_name),
          "choose another --name, or rename or remove the existing one");
-  db_->prepare(
+  db().prepare(
          "INSERT INTO certificates(friendly_name, fingerprint_sha256, der, key_id, issued_to, issued_by, subject,"
          " issuer, subject_hash, issuer_hash, subject_key_id, authority_key_id, spki_sha256, serial, not_before,"
          " not_after, alt_names, role, self_signed, warnings, source, created)"
@@ -145,35 +145,35 @@ std::int64_t Store::insert_cert(const CertInfo& c, BytesView der, std::string_vi
       .bind(21, source)
       .bind(22, now())
       .run();
-  return db_->last_insert_id();
+  return db().last_insert_id();
 }
 
-std::vector<CertRow> Store::list_certs() const { return query_certs(*db_, "ORDER BY friendly_name"); }
+std::vector<CertRow> Store::list_certs() const { return query_certs(db(), "ORDER BY friendly_name"); }
 
 std::optional<CertRow> Store::cert_by_id(std::int64_t id) const {
-  auto rows = query_certs(*db_, "WHERE id = ?", id);
+  auto rows = query_certs(db(), "WHERE id = ?", id);
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::optional<CertRow> Store::cert_by_name(std::string_view name) const {
-  auto rows = query_certs(*db_, "WHERE friendly_name = ?", name);
+  auto rows = query_certs(db(), "WHERE friendly_name = ?", name);
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::optional<CertRow> Store::cert_by_fingerprint(std::string_view fingerprint) const {
-  auto rows = query_certs(*db_, "WHERE fingerprint_sha256 = ?", fingerprint);
+  auto rows = query_certs(db(), "WHERE fingerprint_sha256 = ?", fingerprint);
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::vector<CertRow> Store::certs_by_subject_hash(std::string_view subject_hash) const {
-  return query_certs(*db_, "WHERE subject_hash = ? ORDER BY not_after DESC", subject_hash);
+  return query_certs(db(), "WHERE subject_hash = ? ORDER BY not_after DESC", subject_hash);
 }
 
 std::vector<CertRow> Store::certs_by_spki(std::string_view spki_sha256) const {
-  return query_certs(*db_, "WHERE spki_sha256 = ? ORDER BY not_after DESC", spki_sha256);
+  return query_certs(db(), "WHERE spki_sha256 = ? ORDER BY not_after DESC", spki_sha256);
 }
 
 CertRow Store::resolve_cert(std::string_view ref) const {
@@ -183,7 +183,7 @@ CertRow Store::resolve_cert(std::string_view ref) const {
     if (ch != ':') prefix += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (is_hex_ref(prefix)) {
     // Hex digits sort below 'g', so [prefix, prefix + "g") is exactly the prefix range (indexed).
-    auto rows = query_certs(*db_, "WHERE fingerprint_sha256 >= ? AND fingerprint_sha256 < ? LIMIT 11", prefix,
+    auto rows = query_certs(db(), "WHERE fingerprint_sha256 >= ? AND fingerprint_sha256 < ? LIMIT 11", prefix,
                             prefix + "g");
     if (rows.size() == 1) return std::move(rows.front());
     if (rows.size() > 1) {
@@ -199,26 +199,26 @@ CertRow Store::resolve_cert(std::string_view ref) const {
 }
 
 Bytes Store::cert_der(std::int64_t id) const {
-  auto q = db_->prepare("SELECT der FROM certificates WHERE id = ?");
+  auto q = db().prepare("SELECT der FROM certificates WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) fail(ErrorKind::NotFound, fmt::format("certificate {} is not in the store", id));
   return q.blob(0);
 }
 
 std::int64_t Store::count_certs() const {
-  auto q = db_->prepare("SELECT count(*) FROM certificates");
+  auto q = db().prepare("SELECT count(*) FROM certificates");
   q.step();
   return q.int64(0);
 }
 
 std::optional<CertRow> Store::soonest_expiry() const {
-  auto rows = query_certs(*db_, "ORDER BY not_after LIMIT 1");
+  auto rows = query_certs(db(), "ORDER BY not_after LIMIT 1");
   if (rows.empty()) return std::nullopt;
   return std::move(rows.front());
 }
 
 std::int64_t Store::count_requests() const {
-  auto q = db_->prepare("SELECT count(*) FROM requests");
+  auto q = db().prepare("SELECT count(*) FROM requests");
   q.step();
   return q.int64(0);
 }
@@ -226,25 +226,25 @@ std::int64_t Store::count_requests() const {
 void Store::rename_cert(std::int64_t id, std::string_view name) {
   if (auto other = cert_by_name(name); other && other->id != id)
     fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name), "choose another name");
-  db_->prepare("UPDATE certificates SET friendly_name = ? WHERE id = ?").bind(1, name).bind(2, id).run();
+  db().prepare("UPDATE certificates SET friendly_name = ? WHERE id = ?").bind(1, name).bind(2, id).run();
 }
 
 void Store::set_cert_key(std::int64_t id, std::int64_t key_id) {
-  db_->prepare("UPDATE certificates SET key_id = ? WHERE id = ?").bind(1, key_id).bind(2, id).run();
+  db().prepare("UPDATE certificates SET key_id = ? WHERE id = ?").bind(1, key_id).bind(2, id).run();
 }
 
 void Store::remove_cert(std::int64_t id) {
-  db_->prepare("DELETE FROM certificates WHERE id = ?").bind(1, id).run();
+  db().prepare("DELETE FROM certificates WHERE id = ?").bind(1, id).run();
 }
 
 std::string Store::cert_chain_pem(std::int64_t id) const {
-  auto q = db_->prepare("SELECT chain_pem FROM certificates WHERE id = ?");
+  auto q = db().prepare("SELECT chain_pem FROM certificates WHERE id = ?");
   q.bind(1, id);
   return q.step() ? q.text(0) : std::string();
 }
 
 void Store::set_cert_chain(std::int64_t id, std::string_view mode, std::string_view pem) {
-  db_->prepare("UPDATE certificates SET chain_mode = ?, chain_pem = ? WHERE id = ?")
+  db().prepare("UPDATE certificates SET chain_mode = ?, chain_pem = ? WHERE id = ?")
       .bind(1, mode)
       .bind(2, pem.empty() ? std::optional<std::string_view>() : std::optional<std::string_view>(pem))
       .bind(3, id)
@@ -252,12 +252,12 @@ void Store::set_cert_chain(std::int64_t id, std::string_view mode, std::string_v
 }
 
 std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
-  auto q = db_->prepare("SELECT 1 FROM requests WHERE friendly_name = ?");
+  auto q = db().prepare("SELECT 1 FROM requests WHERE friendly_name = ?");
   q.bind(1, r.friendly_name);
   if (q.step())
     fail(ErrorKind::Refused, fmt::format("a request named '{}' already exists", r.friendly_name),
          "choose another --name, or remove the existing request (applctl csr remove)");
-  db_->prepare(
+  db().prepare(
          "INSERT INTO requests(friendly_name, key_id, der, subject, alt_names, fingerprint_sha256, spki_sha256,"
          " key_spec, created) VALUES(?,?,?,?,?,?,?,?,?)")
       .bind(1, r.friendly_name)
@@ -270,18 +270,18 @@ std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
       .bind(8, r.key_spec)
       .bind(9, r.created)
       .run();
-  return db_->last_insert_id();
+  return db().last_insert_id();
 }
 
 std::vector<RequestRow> Store::list_requests() const {
-  auto q = db_->prepare(fmt::format("SELECT {} ORDER BY id", kRequestColumns));
+  auto q = db().prepare(fmt::format("SELECT {} ORDER BY id", kRequestColumns));
   std::vector<RequestRow> out;
   while (q.step()) out.push_back(read_request(q));
   return out;
 }
 
 RequestRow Store::resolve_request(std::string_view ref) const {
-  auto q = db_->prepare(fmt::format("SELECT {} WHERE friendly_name = ?1 OR CAST(id AS TEXT) = ?1 "
+  auto q = db().prepare(fmt::format("SELECT {} WHERE friendly_name = ?1 OR CAST(id AS TEXT) = ?1 "
                                     "ORDER BY friendly_name = ?1 DESC LIMIT 1",
                                     kRequestColumns));
   q.bind(1, ref);
@@ -291,16 +291,16 @@ RequestRow Store::resolve_request(std::string_view ref) const {
 }
 
 Bytes Store::request_der(std::int64_t id) const {
-  auto q = db_->prepare("SELECT der FROM requests WHERE id = ?");
+  auto q = db().prepare("SELECT der FROM requests WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) fail(ErrorKind::NotFound, fmt::format("request {} is not in the store", id));
   return q.blob(0);
 }
 
-void Store::remove_request(std::int64_t id) { db_->prepare("DELETE FROM requests WHERE id = ?").bind(1, id).run(); }
+void Store::remove_request(std::int64_t id) { db().prepare("DELETE FROM requests WHERE id = ?").bind(1, id).run(); }
 
 std::vector<IpRow> Store::list_ips() const {
-  auto q = db_->prepare("SELECT address, certificate_id FROM ip_addresses ORDER BY address");
+  auto q = db().prepare("SELECT address, certificate_id FROM ip_addresses ORDER BY address");
   std::vector<IpRow> out;
   while (q.step()) {
     IpRow r{q.text(0), std::nullopt};
@@ -315,7 +315,7 @@ std::vector<IpRow> Store::list_ips() const {
 namespace applctl {
 
 std::optional<IpRow> Store::find_ip(std::string_view address) const {
-  auto q = db_->prepare("SELECT address, certificate_id FROM ip_addresses WHERE address = ?");
+  auto q = db().prepare("SELECT address, certificate_id FROM ip_addresses WHERE address = ?");
   q.bind(1, address);
   if (!q.step()) return std::nullopt;
   IpRow r{q.text(0), std::nullopt};
@@ -324,19 +324,19 @@ std::optional<IpRow> Store::find_ip(std::string_view address) const {
 }
 
 void Store::add_ip(std::string_view address, std::optional<std::int64_t> cert_id) {
-  db_->prepare("INSERT INTO ip_addresses(address, certificate_id) VALUES(?, ?)").bind(1, address).bind(2, cert_id).run();
+  db().prepare("INSERT INTO ip_addresses(address, certificate_id) VALUES(?, ?)").bind(1, address).bind(2, cert_id).run();
 }
 
 void Store::assign_ip(std::string_view address, std::optional<std::int64_t> cert_id) {
-  db_->prepare("UPDATE ip_addresses SET certificate_id = ? WHERE address = ?").bind(1, cert_id).bind(2, address).run();
+  db().prepare("UPDATE ip_addresses SET certificate_id = ? WHERE address = ?").bind(1, cert_id).bind(2, address).run();
 }
 
 void Store::move_ips(std::int64_t from_cert, std::optional<std::int64_t> to_cert) {
-  db_->prepare("UPDATE ip_addresses SET certificate_id = ? WHERE certificate_id = ?").bind(1, to_cert).bind(2, from_cert).run();
+  db().prepare("UPDATE ip_addresses SET certificate_id = ? WHERE certificate_id = ?").bind(1, to_cert).bind(2, from_cert).run();
 }
 
 void Store::remove_ip(std::string_view address) {
-  db_->prepare("DELETE FROM ip_addresses WHERE address = ?").bind(1, address).run();
+  db().prepare("DELETE FROM ip_addresses WHERE address = ?").bind(1, address).run();
 }
 
 }  // namespace applctl

@@ -77,7 +77,8 @@ class Transaction {
 class Store {
  public:
   enum class Mode { ReadOnly, ReadWrite };
-  // ReadWrite creates the store (directory 0700, database 0600, schema) when it does not exist.
+  // ReadWrite creates the store (directory 0700, database 0600, schema) when it does not exist,
+  // on first use, so a command that fails before touching the store leaves none behind.
   // ReadOnly never creates anything: a missing store opens as an empty in-memory one.
   static Store open(const std::filesystem::path& dir, Mode mode);
   static std::filesystem::path database_path(const std::filesystem::path& dir);
@@ -144,9 +145,12 @@ class Store {
  private:
   friend class Transaction;
   Store() = default;
+  sql::Db& db() const;  // connects, creating the store, on first use
+  void connect() const;
   std::filesystem::path dir_;
-  bool exists_ = false;
-  std::unique_ptr<sql::Db> db_;
+  Mode mode_ = Mode::ReadOnly;
+  mutable bool exists_ = false;
+  mutable std::unique_ptr<sql::Db> db_;
 };
 
 }  // namespace applctl

@@ -92,6 +92,10 @@ TEST_CASE("Store::open ReadWrite creates a 0700 directory and a 0600 database wi
   const fs::path dir = tmp.path() / "a" / "store";
   {
     Store s = Store::open(dir, Store::Mode::ReadWrite);
+    // Created on first use, so a command that fails before touching the store leaves none.
+    CHECK_FALSE(s.exists());
+    CHECK_FALSE(fs::exists(tmp.path() / "a"));
+    CHECK(s.count_certs() == 0);
     CHECK(s.exists());
     CHECK(s.dir() == dir);
     add_cert(s, "web", "web.example.com");  // the -wal file exists now
@@ -116,7 +120,7 @@ TEST_CASE("Store::open ReadWrite creates a 0700 directory and a 0600 database wi
 
 TEST_CASE("Store::open refuses a store with a newer schema", "[store]") {
   TempDir tmp;
-  { Store::open(tmp.path(), Store::Mode::ReadWrite); }
+  { Store::open(tmp.path(), Store::Mode::ReadWrite).count_certs(); }
   RawDb(tmp.path()).exec("UPDATE schema_version SET version = 99");
   auto e = unit_pki::error_of([&] { Store::open(tmp.path(), Store::Mode::ReadWrite); });
   CHECK(e.kind() == ErrorKind::Failed);
@@ -349,7 +353,7 @@ TEST_CASE("Keys: stored once per public key, loaded back, removed only when unus
 
 TEST_CASE("Two Store objects on one directory: a write waits for the other's transaction", "[store]") {
   TempDir tmp;
-  { Store::open(tmp.path(), Store::Mode::ReadWrite); }
+  { Store::open(tmp.path(), Store::Mode::ReadWrite).count_certs(); }
   Store waiting = Store::open(tmp.path(), Store::Mode::ReadWrite);
   std::promise<void> locked;
   auto holder = std::async(std::launch::async, [&] {
