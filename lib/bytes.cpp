@@ -83,7 +83,11 @@ void write_file_atomic(const std::string& path, BytesView data, unsigned mode, b
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  // Replacing a file (a renewal over the old certificate) or writing a key is flushed to disk
+  // first, so a power cut never leaves an empty file where a good one was. A new public file
+  // (a CSR, an exported certificate) can be written again, so it is not worth an fsync.
+  const bool durable = overwrite || (mode & 0077) == 0;
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));

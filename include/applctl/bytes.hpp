@@ -23,7 +23,8 @@ std::string sha256_hex(BytesView b);          // lowercase hex of SHA-256(b)
 Bytes read_file(const std::string& path);     // throws BadInput naming the file
 // Writes through a temporary file in the same directory and rename(2); mode applies to the new
 // file from its creation (so a key is never readable by others, not even for an instant).
-// Refuses (Refused) to replace an existing file unless overwrite is true.
+// Refuses (Refused) to replace an existing file unless overwrite is true. The data is fsync'ed
+// before the rename when it replaces a file (overwrite) or is private (mode 0600).
 void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite);
 
 }  // namespace applctl
