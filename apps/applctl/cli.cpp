@@ -122,12 +122,22 @@ int run(int argc, char** argv) {
   StoreUse chosen_use = StoreUse::None;
   std::vector<std::pair<CLI::App*, Runner>> runners;
   runners.reserve(verbs().size());
+  // Every command is a new process, so only the verbs that argv can name get their options built
+  // (their group and name both appear in argv); the others are listed with their summary only.
+  auto named = [&](const Verb& v) {
+    int i = 1;
+    if (*v.group)
+      while (i < argc && std::string_view(argv[i]) != v.group) ++i;
+    while (i < argc && std::string_view(argv[i]) != v.name) ++i;
+    return i < argc;
+  };
   for (const auto& v : verbs()) {
     CLI::App* parent = *v.group ? group_apps.at(v.group) : &app;
     CLI::App* sub = parent->add_subcommand(v.name, v.summary);
     sub->fallthrough();
-    sub->footer(footer(v));
     runners.emplace_back(sub, Runner{});
+    if (!named(v)) continue;
+    sub->footer(footer(v));
     v.setup(*sub, runners.back().second);
     StoreUse use = v.store;
     Runner* slot = &runners.back().second;
@@ -153,12 +163,36 @@ int run(int argc, char** argv) {
       // CLI11's own codes never escape: every parse failure is a usage error (exit 2), with the
       // usage line of the command that was being parsed.
       const CLI::App* deepest = &app;
-      while (!deepest->get_subcommands().empty()) deepest = deepest->get_subcommands().front();
+      std::string path = "applctl";
+      while (!deepest->get_subcommands().empty()) {
+        deepest = deepest->get_subcommands().front();
+        path += " " + deepest->get_name();
+      }
+      std::string message = e.what();
+      if (message.starts_with("A subcommand is required")) {
+        // "A subcommand is required": name the word that is not a command, if there is one.
+        int at = 1;
+        for (const CLI::App* a = deepest; a != &app; a = a->get_parent())
+          while (at < argc && a->get_name() != argv[at]) ++at;
+        for (int i = deepest == &app ? 1 : at + 1; i < argc; ++i) {
+          std::string_view word = argv[i];
+          if (word.starts_with("-")) {
+            if (word == "--store" || word == "--log-file") ++i;
+            continue;
+          }
+          message = fmt::format("'{}' is not a command of '{}'", word, path);
+          break;
+        }
+      }
       std::string help = deepest->help();
       std::string usage = help.substr(0, help.find('\n'));
       if (auto pos = help.find("Usage: "); pos != std::string::npos) usage = help.substr(pos, help.find('\n', pos) - pos);
-      if (usage.starts_with("Usage: ") && !usage.starts_with("Usage: applctl")) usage.insert(7, "applctl ");
-      throw Error(ErrorKind::Usage, e.what(), usage + "  (see --help)");
+      // CLI11 names only the last command ("Usage: create [OPTIONS]"); say the whole command.
+      if (usage.starts_with("Usage: ")) {
+        auto end = usage.find(' ', 7);
+        usage = "Usage: " + path + (end == std::string::npos ? "" : usage.substr(end));
+      }
+      throw Error(ErrorKind::Usage, message, usage + "  (see --help)");
     }
     setup_logging(g);
     Context ctx(g);

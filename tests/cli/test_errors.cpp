@@ -1,6 +1,7 @@
 // End-to-end: exit codes and error reports (cli.md "Exit codes", `--json` errors), input
 // validation that must leave the store unchanged, and how certificates are named.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,11 @@ TEST_CASE("usage errors exit 2 with the usage line on stderr", "[cli][errors]") 
     INFO("applctl " << line << "\nstdout: " << r.out << "\nstderr: " << r.err);
     CHECK(r.code == 2);
     CHECK(contains(r.err, "Usage"));
+    // The usage line names the whole command, not only its last word.
+    static const std::set<std::string> verbs{"list", "self-signed", "export", "show", "rename", "create"};
+    if (args.size() > 1 && args[1] == "no-such-verb") CHECK(contains(r.err, "'no-such-verb' is not a command of 'applctl " + args[0] + "'"));
+    if (!args.empty() && args[0] == "no-such-group") CHECK(contains(r.err, "'no-such-group' is not a command of 'applctl'"));
+    if (args.size() > 1 && (args[0] == "cert" || args[0] == "csr") && verbs.contains(args[1])) CHECK(contains(r.err, "Usage: applctl " + args[0] + " " + args[1] + " "));
     CHECK(r.out.empty());
   }
   CHECK_FALSE(fs::exists(f.a.dir / "x"));
