@@ -154,13 +154,9 @@ Store Store::open(const fs::path& dir, Mode mode) {
   s.mode_ = mode;
   std::error_code ec;
   s.exists_ = fs::exists(database_path(dir), ec);
-  if (!s.exists_ && mode == Mode::ReadOnly) {
-    s.db_ = std::make_unique<sql::Db>(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY);
-    migrate(*s.db_);
-    return s;
-  }
-  // A new store is created on first use, so a command that fails on its input before touching
-  // the store (a bad SAN, a wrong passphrase) leaves no store behind.
+  // An existing store is checked (permissions, schema) now; a new one is created on first use,
+  // so a command that fails on its input before touching the store (a bad SAN, a wrong
+  // passphrase) leaves no store behind, and one that never needs it never builds it.
   if (s.exists_) s.connect();
   return s;
 }
@@ -171,6 +167,12 @@ sql::Db& Store::db() const {
 }
 
 void Store::connect() const {
+  if (!exists_ && mode_ == Mode::ReadOnly) {  // a missing store reads as an empty one
+    auto db = std::make_unique<sql::Db>(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY);
+    migrate(*db);
+    db_ = std::move(db);
+    return;
+  }
   const fs::path file = database_path(dir_);
   if (!exists_) {
     make_private_dir(dir_);
