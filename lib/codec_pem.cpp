@@ -176,6 +176,11 @@ void decode_pem(BytesView data, const std::string& source, Passphrase& pass, Dec
 
     switch (b.kind) {
       case BlockKind::Certificate: {
+        if (ossl::parse_x509(der)) {
+          saw_cert = true;
+          add_certificate(out, der);
+          break;
+        }
         auto [x, exact] = parse<ossl::X509Ptr>(der, d2i_X509);
         if (exact) {
           saw_cert = true;

@@ -1,5 +1,9 @@
 #include "ossl.hpp"
 
+#include <algorithm>
+#include <deque>
+#include <mutex>
+
 #include <fmt/format.h>
 
 namespace applctl::ossl {
@@ -42,7 +46,37 @@ Bytes bio_bytes(BIO* bio) {
   return Bytes(data, data + len);
 }
 
+X509Ptr parse_x509(BytesView der) {
+  constexpr std::size_t kKept = 16;
+  static std::mutex mutex;
+  // OpenSSL is initialised first, so its exit handler runs after this cache is destroyed.
+  static std::deque<std::pair<Bytes, X509Ptr>> kept = [] {
+    OPENSSL_init_crypto(0, nullptr);
+    return std::deque<std::pair<Bytes, X509Ptr>>{};
+  }();  // most recent last
+  auto same = [&](const std::pair<Bytes, X509Ptr>& e) { return std::ranges::equal(e.first, der); };
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = std::find_if(kept.begin(), kept.end(), same); it != kept.end()) {
+      X509_up_ref(it->second.get());
+      return X509Ptr(it->second.get());
+    }
+  }
+  const unsigned char* p = der.data();
+  ERR_set_mark();
+  X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ERR_pop_to_mark();
+  if (!x || p != der.data() + der.size()) return nullptr;
+  std::lock_guard lock(mutex);
+  if (X509_up_ref(x.get()) == 1) {
+    kept.emplace_back(Bytes(der.begin(), der.end()), X509Ptr(x.get()));
+    if (kept.size() > kKept) kept.pop_front();
+  }
+  return x;
+}
+
 X509Ptr x509_from_der(BytesView der, std::string_view what) {
+  if (X509Ptr x = parse_x509(der)) return x;
   const unsigned char* p = der.data();
   X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x) raise(what, ErrorKind::BadInput);

@@ -85,6 +85,12 @@ Bytes to_der(T* obj, F i2d, std::string_view what) {
 }
 
 X509Ptr x509_from_der(BytesView der, std::string_view what);
+
+// The certificate that is exactly these DER bytes, or null (not a certificate, or bytes after
+// it). A command reads the same certificate at several steps (decode the file, inspect, verify),
+// and in OpenSSL 3 each d2i_X509 of an EC key costs as much as a signature check, so the last
+// few parsed are kept and shared (up-referenced; thread-safe). Errors are left off the queue.
+X509Ptr parse_x509(BytesView der);
 X509ReqPtr req_from_der(BytesView der, std::string_view what);
 
 }  // namespace applctl::ossl

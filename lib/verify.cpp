@@ -170,8 +170,11 @@ Attempt attempt(X509* leaf, X509_STORE* store, STACK_OF(X509) * untrusted, const
 }
 
 ossl::X509Ptr decode(BytesView der, std::string_view what) {
-  const unsigned char* p = der.data();
-  ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ossl::X509Ptr x = ossl::parse_x509(der);
+  if (!x) {
+    const unsigned char* p = der.data();
+    x.reset(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  }
   if (!x) {
     std::string queue = ossl::drain_errors();
     fail(ErrorKind::BadInput, fmt::format("cannot decode {}: {}", what, queue.empty() ? "not a DER certificate" : queue));
