@@ -229,7 +229,8 @@ bool contains(BytesView data, std::string_view needle) {
 
 namespace applctl {
 
-Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn& passphrase) {
+Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn& passphrase,
+                   bool passphrase_given) {
   using namespace codec;
   if (data.size() > max_input_size)
     bad_input(source, fmt::format("the input is larger than 16 MiB ({} bytes)", data.size()),
@@ -237,7 +238,7 @@ Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn
   if (only_space(data)) bad_input(source, "no certificate or key found (the input is empty)");
 
   ERR_clear_error();  // messages carry only this call's OpenSSL errors
-  Passphrase pass(passphrase, source);
+  Passphrase pass(passphrase, source, passphrase_given);
   Decoded out;
   // DER always starts with a SEQUENCE (0x30); a text file starting with '0' that holds PEM
   // blocks is still PEM.

@@ -21,7 +21,8 @@ void cleanse(std::string& s) noexcept;
 // encrypted; the copy is cleansed on destruction.
 class Passphrase {
  public:
-  Passphrase(const PassphraseFn& fn, const std::string& source) : fn_(fn), source_(source) {}
+  Passphrase(const PassphraseFn& fn, const std::string& source, bool given = false)
+      : fn_(fn), source_(source), given_(given) {}
   ~Passphrase() { cleanse(value_); }
   Passphrase(const Passphrase&) = delete;
   Passphrase& operator=(const Passphrase&) = delete;
@@ -29,6 +30,7 @@ class Passphrase {
   // Asks (once); throws BadInput "'<source>' is encrypted and no passphrase was given".
   const std::string& get();
   bool asked() const { return asked_; }
+  bool given() const { return given_; }  // from a file or the environment: asking is free
 
  private:
   const PassphraseFn& fn_;
@@ -36,6 +38,7 @@ class Passphrase {
   std::string value_;
   bool asked_ = false;
   bool have_ = false;
+  bool given_ = false;
 };
 
 // Loads OpenSSL's `legacy` provider (RC2, RC4, single DES) together with `default` into the

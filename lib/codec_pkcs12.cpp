@@ -197,6 +197,10 @@ void decode_pkcs12(PKCS12* p12, const std::string& source, Passphrase& pass, Dec
   if (PKCS12_mac_present(p12) == 1) {
     // The MAC tells whether a password is right before anything is decrypted.
     std::optional<Password> pw;
+    if (pass.given()) {
+      const std::string& s = pass.get();
+      if (Password given{s.data(), static_cast<int>(s.size())}; verify_mac_quietly(p12, given)) pw = given;
+    }
     for (Password candidate : {no_password, empty_password})
       if (!pw && verify_mac_quietly(p12, candidate)) pw = candidate;
     if (!pw) {

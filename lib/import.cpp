@@ -49,7 +49,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
     std::vector<CertInfo> infos;
     try {
       Bytes data = read_file(file);
-      d = decode_any(data, file, request.passphrase);
+      d = decode_any(data, file, request.passphrase, request.passphrase_given);
       for (const auto& der : d.certificates) infos.push_back(inspect_certificate(der));
     } catch (const Error& e) {
       rethrow_for(file, e);

@@ -24,6 +24,7 @@ void setup_cert_import(CLI::App& app, Runner& run) {
   run = [o](Context& ctx) {
     if (!o->name.empty()) o->req.name = o->name;
     o->req.passphrase = o->pass.getter("Passphrase of the file", false);
+    o->req.passphrase_given = !o->pass.file.empty() || !o->pass.env.empty();
     ImportResult r = import_files(ctx.store(), o->req);
     nlohmann::json arr = nlohmann::json::array();
     Table t({"NAME", "STATUS", "ROLE", "KEY", "FINGERPRINT", "WARNINGS"});

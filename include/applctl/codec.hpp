@@ -31,8 +31,11 @@ struct Decoded {
 // hint: wrong passphrase, truncated input, trailing garbage, unknown PEM label, no passphrase
 // given for an encrypted input, a PKCS#12 whose key does not match its certificate, input over
 // 16 MiB. `passphrase` is called at most once, and only for an encrypted input (a PKCS#12 with an
-// empty or absent password never asks); its result is cleansed after use.
-Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn& passphrase);
+// empty or absent password never asks); its result is cleansed after use. `passphrase_given`
+// says it comes from a file or the environment, not a prompt: a PKCS#12 then tries it before no
+// password at all (one key derivation instead of three for the usual protected file).
+Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn& passphrase,
+                   bool passphrase_given = false);
 
 // Writers. An empty passphrase is a Usage error; a key that does not match the certificate is
 // BadInput. Passphrase-protected outputs use AES-256-CBC with PBKDF2 (PKCS#8, PKCS#12 default:

@@ -16,6 +16,7 @@ struct ImportRequest {
   std::vector<std::string> files;
   std::optional<std::string> name;  // for the end-entity certificate (one leaf only)
   PassphraseFn passphrase;          // asked only for encrypted inputs
+  bool passphrase_given = false;    // from a file or the environment (see decode_any)
 };
 
 struct ImportedCert {

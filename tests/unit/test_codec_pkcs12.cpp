@@ -54,6 +54,16 @@ TEST_CASE("decode_any reads PKCS#12 files with the end entity first and then the
   CHECK(d.legacy_pkcs12 == file.legacy);
   CHECK(ask.calls == (file.passphrase ? 1 : 0));
 
+  // A passphrase from a file or the environment is tried first; a file without a password
+  // still reads when it is given one.
+  Asker given;
+  given.answer = file.passphrase.value_or("unused-passphrase");
+  Decoded g = applctl::decode_any(pki.bytes(file.name), file.name, given.fn(), true);
+  CHECK(fingerprints(g) == fingerprints(d));
+  REQUIRE(g.keys.size() == 1);
+  CHECK(g.keys[0].spki_sha256() == pki.leaf_spki);
+  CHECK(given.calls <= 1);
+
   if (file.passphrase) {
     Asker none;
     Error e = error_of([&] { decode_file(pki, file.name, none.fn()); });
