@@ -48,7 +48,10 @@ void setup_logging(const Globals& g) {
 }
 
 std::string footer(const Verb& v) {
-  return fmt::format("EXAMPLES:\n{}\nEXIT CODES:\n{}", v.examples, v.exit_codes);
+  const bool changes = v.store == StoreUse::Change || v.store == StoreUse::Write;
+  return fmt::format("EXAMPLES:\n{}\nEXIT CODES:\n{}{}", v.examples, v.exit_codes,
+                     changes ? "  5 also: another command held the store longer than APPLCTL_LOCK_TIMEOUT (default 30 s)\n"
+                             : "");
 }
 
 int report(const Error& e, bool json) {

@@ -60,7 +60,8 @@ const std::vector<Verb>& verbs() {
        "  applctl cert export web --format der -o web.cer                   # for the vendor: no key\n"
        "  applctl cert export web --format pem --with-chain -o web-chain.pem\n",
        EXIT_COMMON "; 4 no such certificate;\n"
-       "  5 FILE exists (use --force), no private key, or a key export without a passphrase source\n"},
+       "  5 FILE exists (use --force), no private key, a key export without a passphrase source,\n"
+       "    or an ambiguous prefix; 6 the passphrase file is unreadable or its variable unset\n"},
       {"cert", "import", "Import certificates and keys: DER, PEM, PKCS#7, PKCS#12, PKCS#1/SEC1/PKCS#8 keys",
        StoreUse::Write, setup_cert_import,
        "  applctl cert import signed.cer intermediate.cer root.cer     # links the key from csr create\n"
