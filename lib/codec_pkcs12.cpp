@@ -27,6 +27,7 @@ struct Contents {
     Bytes der;
     ossl::X509Ptr x;
     Bytes key_id;  // localKeyID attribute, empty when absent
+    std::string friendly_name;
   };
   struct Key {
     ossl::PkeyPtr pkey;
@@ -139,7 +140,13 @@ class Reader {
           ossl::X509Ptr x(PKCS12_SAFEBAG_get1_cert(bag));
           if (!x) bad_input(source_, fmt::format("invalid certificate in the PKCS#12: {}", ErrorQueue::drain().text));
           Bytes der = ossl::to_der(x.get(), i2d_X509, "i2d_X509");
-          c.certs.push_back({std::move(der), std::move(x), local_key_id(bag)});
+          std::string friendly;
+          if (char* utf8 = PKCS12_get_friendlyname(const_cast<PKCS12_SAFEBAG*>(bag))) {
+            friendly = utf8;
+            OPENSSL_free(utf8);
+          }
+          ERR_clear_error();
+          c.certs.push_back({std::move(der), std::move(x), local_key_id(bag), std::move(friendly)});
           break;
         }
         case NID_safeContentsBag:
@@ -234,7 +241,10 @@ void decode_pkcs12(PKCS12* p12, const std::string& source, Passphrase& pass, Dec
   }
 
   out.legacy_pkcs12 = c.legacy;
-  if (auto ee = end_entity(c, source)) add_certificate(out, c.certs[*ee].der);
+  if (auto ee = end_entity(c, source)) {
+    add_certificate(out, c.certs[*ee].der);
+    out.friendly_name = c.certs[*ee].friendly_name;
+  }
   for (auto& cert : c.certs) add_certificate(out, std::move(cert.der));
   for (auto& key : c.keys) add_key(out, std::move(key.pkey));
 }

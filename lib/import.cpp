@@ -13,7 +13,9 @@ struct Incoming {
   Bytes der;
   CertInfo info;
   std::string file;
+  std::string suggested_name;  // a PKCS#12's friendlyName for its key's certificate
 };
+
 
 [[noreturn]] void rethrow_for(const std::string& file, const Error& e) {
   std::string msg = e.what();
@@ -26,6 +28,19 @@ std::string unique_name(const Store& store, const CertInfo& info) {
   if (base.size() > 100) base.resize(100);
   if (!store.cert_by_name(base)) return base;
   return base + "-" + info.fingerprint_sha256.substr(0, 8);
+}
+
+// The name a PKCS#12 gave its certificate (a failover copy keeps its name), when it is a valid
+// friendly name that is free; else one made from the subject.
+std::string name_for(const Store& store, const Incoming& c) {
+  if (!c.suggested_name.empty() && !store.cert_by_name(c.suggested_name)) {
+    try {
+      return checked_friendly_name(c.suggested_name);
+    } catch (const Error&) {
+      // not a valid name here: fall back
+    }
+  }
+  return unique_name(store, c.info);
 }
 
 std::optional<RequestRow> pending_request_for(const Store& store, const std::string& spki) {
@@ -64,7 +79,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
     }
     for (std::size_t i = 0; i < d.certificates.size(); ++i)
       if (seen_certs.insert(infos[i].fingerprint_sha256).second)
-        certs.push_back({std::move(d.certificates[i]), std::move(infos[i]), file});
+        certs.push_back({std::move(d.certificates[i]), std::move(infos[i]), file, i == 0 ? d.friendly_name : ""});
   }
   if (request.name) {
     auto leaves = std::count_if(certs.begin(), certs.end(), [](const Incoming& c) { return c.info.role == Role::Leaf; });
@@ -115,7 +130,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
     if (c.info.role == Role::Leaf) fulfils = pending_request_for(store, c.info.spki_sha256);
     std::string name = request.name && c.info.role == Role::Leaf ? *request.name
                        : fulfils                                 ? fulfils->friendly_name
-                                                                 : unique_name(store, c.info);
+                                                                 : name_for(store, c);
     std::optional<CertRow> replaced = store.cert_by_name(name);
     if (replaced && !fulfils)
       fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name),

@@ -20,6 +20,8 @@ struct Decoded {
   std::string format;              // "der", "pem", "pkcs7-der", "pkcs7-pem", "pkcs12", "key"
   std::vector<Bytes> certificates; // DER, in input order, exact duplicates removed
   std::vector<PrivateKey> keys;    // every private key found (PKCS#1, SEC1, PKCS#8, PKCS#12)
+  std::string friendly_name;       // PKCS#12: the friendlyName of certificates[0] when it is the
+                                   // key's certificate ("" when absent)
   bool legacy_pkcs12 = false;      // a PKCS#12 using pre-PBES2 algorithms (RC2/RC4/DES/3DES); the
                                    // legacy provider got loaded when they needed it (RC2/RC4/DES)
 };

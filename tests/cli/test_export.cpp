@@ -294,6 +294,7 @@ TEST_CASE("a certificate copied to a failover appliance through a p12 is the sam
       CHECK(c.at("private_key") == true);
       CHECK(c.at("role") == "leaf");
       const std::string name = c.at("friendly_name");
+      CHECK(name == "web");  // the p12's friendlyName: the copy keeps its name
       Json chain_b = b.json({"chain", "show", name});
       CHECK(chain_b.at("complete") == true);
       CHECK(fps(chain_b) == fps(chain_a));
@@ -306,5 +307,23 @@ TEST_CASE("a certificate copied to a failover appliance through a p12 is the sam
     }
     CHECK(found);
     CHECK(b.json({"status"}).at("unattached_keys") == 0);
+  }
+  SECTION("a friendlyName that is taken, or not a valid name, gives way to one made from the subject") {
+    const auto& pki = test_pki();
+    Appliance b;
+    b.json({"cert", "self-signed", "--name", "web", "--cn", "other.example.com"});
+    fs::path p12 = e.ok("p12", "copy.p12", {"--with-key", "--passphrase-file", e.pass.string(), "--force"});
+    Json in = b.json({"cert", "import", p12.string(), "--passphrase-file", e.pass.string()});
+    REQUIRE(in.size() == 1);
+    CHECK(in[0].at("friendly_name") == "www.example.com");
+    // A name with a leading space is not one applctl accepts.
+    fs::path odd = b.dir / "odd.p12";
+    openssl_ok({"pkcs12", "-export", "-in", (pki / "leaf.pem").string(), "-inkey", (pki / "leaf.key").string(),
+                "-name", " padded", "-passout", "pass:x", "-out", odd.string()});
+    b.env["ODD_PASS"] = "x";
+    Json odd_in = b.json({"cert", "import", odd.string(), "--passphrase-env", "ODD_PASS"});
+    REQUIRE(odd_in.size() == 1);
+    CHECK(odd_in[0].at("friendly_name") != " padded");
+    CHECK(odd_in[0].at("private_key") == true);
   }
 }

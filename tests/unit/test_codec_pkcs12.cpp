@@ -52,6 +52,7 @@ TEST_CASE("decode_any reads PKCS#12 files with the end entity first and then the
   REQUIRE(d.keys.size() == 1);
   CHECK(d.keys[0].spki_sha256() == pki.leaf_spki);
   CHECK(d.legacy_pkcs12 == file.legacy);
+  CHECK(d.friendly_name == "leaf cert");
   CHECK(ask.calls == (file.passphrase ? 1 : 0));
 
   // A passphrase from a file or the environment is tried first; a file without a password
