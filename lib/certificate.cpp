@@ -100,6 +100,11 @@ CertInfo inspect_certificate(BytesView der) {
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(c, NID_subject_alt_name, &crit, nullptr)));
   info.has_san_extension = crit >= 0;
   if (gens) info.alt_names = x509util::alt_names(gens.get());
+  // An empty subject (allowed when the SAN extension is critical) is shown by its first SAN.
+  if (info.issued_to.empty() && !info.alt_names.empty()) {
+    const std::string& first = info.alt_names.front();
+    info.issued_to = first.substr(first.find(':') + 1);
+  }
 
   int sig_nid = X509_get_signature_nid(c);
   info.signature_algorithm = sig_nid != NID_undef ? OBJ_nid2ln(sig_nid) : "unknown";

@@ -153,6 +153,12 @@ TEST_CASE("issued_to falls back to the RFC 4514 subject when there is no common 
   CHECK(c.issued_by == "O=Acme,C=DE");
 }
 
+TEST_CASE("issued_to of a certificate with an empty subject is its first SAN", "[cert]") {
+  CertInfo c = inspect_certificate(self_signed(Subject{}, {dns("only.example.com"), dns("two.example.com")}));
+  CHECK(c.subject.empty());
+  CHECK(c.issued_to == "only.example.com");
+}
+
 TEST_CASE("make_self_signed refuses an empty subject without SANs and out-of-range days", "[cert]") {
   CHECK(kind_of([] { self_signed(Subject{}, {}); }) == ErrorKind::BadInput);
   CHECK(kind_of([] { self_signed(unit_pki::cn_subject("a.example.com"), {}, 0); }) == ErrorKind::BadInput);
