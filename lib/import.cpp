@@ -16,7 +16,6 @@ struct Incoming {
   std::string suggested_name;  // a PKCS#12's friendlyName for its key's certificate
 };
 
-
 [[noreturn]] void rethrow_for(const std::string& file, const Error& e) {
   std::string msg = e.what();
   if (msg.find(file) == std::string::npos) msg = fmt::format("cannot read '{}': {}", file, msg);
