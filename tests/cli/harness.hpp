@@ -7,6 +7,8 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -132,6 +134,47 @@ struct Appliance {
 inline Result openssl(std::vector<std::string> args, const std::string& input = {}) {
   args.insert(args.begin(), "openssl");
   return run_process(args, {}, input);
+}
+
+// Small helpers several test files share.
+inline std::string chomp(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+inline std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+inline unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  INFO("stat " << p);
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+struct ScopedUmask {
+  mode_t old;
+  explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
+  ~ScopedUmask() { ::umask(old); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+};
+
+// A query on the appliance's database with the sqlite3 CLI (an independent reader); its output
+// without the trailing newline.
+inline std::string sql(const Appliance& a, const std::string& query) {
+  Result r = run_process({"sqlite3", a.db().string(), query});
+  INFO("sqlite3: " << query << "\n" << r.err);
+  REQUIRE(r.code == 0);
+  std::string out = r.out;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+inline std::int64_t count_rows(const Appliance& a, const std::string& table) {
+  return std::stoll(sql(a, "SELECT count(*) FROM " + table));
 }
 
 }  // namespace clitest

@@ -13,6 +13,11 @@
 #include "cli/harness.hpp"
 
 namespace {
+using clitest::chomp;
+using clitest::lower;
+using clitest::mode_of;
+using clitest::ScopedUmask;
+using clitest::count_rows;
 
 using clitest::Appliance;
 using clitest::openssl;
@@ -20,30 +25,7 @@ using clitest::Result;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-std::string chomp(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  INFO("stat " << p);
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-struct ScopedUmask {
-  mode_t old;
-  explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
-  ~ScopedUmask() { ::umask(old); }
-};
 
 // "2027-01-31T12:00:00Z" (or openssl's "2027-01-31 12:00:00Z") as Unix time.
 std::time_t parse_time(std::string s) {
@@ -145,12 +127,6 @@ Json find_cert(const Json& list, const std::string& name) {
     if (c.at("friendly_name") == name) return c;
   FAIL("no certificate " << name << " in " << list.dump());
   return {};
-}
-
-std::int64_t count_rows(const Appliance& a, const std::string& table) {
-  Result r = clitest::run_process({"sqlite3", a.db().string(), "SELECT count(*) FROM " + table});
-  REQUIRE(r.code == 0);
-  return std::stoll(r.out);
 }
 
 // Every field of a `cert list` object (cli.md), with its type.

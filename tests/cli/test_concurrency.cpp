@@ -15,6 +15,7 @@
 #include "cli/harness.hpp"
 
 namespace {
+using clitest::sql;
 
 using clitest::Appliance;
 using clitest::Result;
@@ -54,15 +55,6 @@ int wait_for(const Running& p) {
   int status = 0;
   REQUIRE(::waitpid(p.pid, &status, 0) == p.pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string sql(const Appliance& a, const std::string& query) {
-  Result r = clitest::run_process({"sqlite3", a.db().string(), query});
-  INFO(query << ": " << r.err);
-  REQUIRE(r.code == 0);
-  std::string out = r.out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
 }
 
 // Eight `cert self-signed` (and a few readers) on a store that does not exist yet.

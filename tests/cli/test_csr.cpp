@@ -8,6 +8,8 @@
 #include "cli/harness.hpp"
 
 namespace {
+using clitest::chomp;
+using clitest::count_rows;
 
 using clitest::Appliance;
 using clitest::openssl;
@@ -16,11 +18,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
-std::string chomp(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 // The SAN line of `openssl req -text`, split: {"DNS:a", "IP Address:10.0.0.1"}.
 std::vector<std::string> req_sans(const std::string& text) {
@@ -53,12 +50,6 @@ std::string der_sha256(const Appliance& a, const std::string& pem) {
   Result d = openssl({"dgst", "-sha256", "-r", der.string()});
   REQUIRE(d.code == 0);
   return d.out.substr(0, 64);
-}
-
-std::int64_t count_rows(const Appliance& a, const std::string& table) {
-  Result r = clitest::run_process({"sqlite3", a.db().string(), "SELECT count(*) FROM " + table});
-  REQUIRE(r.code == 0);
-  return std::stoll(r.out);
 }
 
 }  // namespace

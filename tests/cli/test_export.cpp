@@ -9,6 +9,8 @@
 #include "cli/test_pki.hpp"
 
 namespace {
+using clitest::mode_of;
+using clitest::ScopedUmask;
 
 using clitest::Appliance;
 using clitest::concat;
@@ -20,21 +22,6 @@ using clitest::Result;
 using clitest::test_pki;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
-
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  INFO("stat " << p);
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
-struct ScopedUmask {
-  mode_t old;
-  explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
-  ~ScopedUmask() { ::umask(old); }
-  ScopedUmask(const ScopedUmask&) = delete;
-  ScopedUmask& operator=(const ScopedUmask&) = delete;
-};
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

@@ -10,6 +10,7 @@
 #include "harness.hpp"
 
 namespace {
+using clitest::lower;
 
 using clitest::Result;
 namespace fs = std::filesystem;
@@ -26,11 +27,6 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 std::string trim(const std::string& s) {

@@ -11,103 +11,20 @@
 #include <regex>
 #include <thread>
 
-#include "harness.hpp"
+#include "background.hpp"
+#include "test_pki.hpp"
 
 namespace {
 
 using clitest::Appliance;
+using clitest::Background;
+using clitest::free_port;
+using clitest::openssl_fingerprint;
+using clitest::openssl_ok;
 using clitest::Result;
 using clitest::TempDir;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// A background process (stdout/stderr to files), killed when it goes out of scope.
-class Background {
- public:
-  explicit Background(const std::vector<std::string>& argv) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    REQUIRE(rc == 0);
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-  ~Background() {
-    if (pid_ > 0) stop(SIGKILL);
-  }
-  std::string out() const { return clitest::slurp(dir_ / "out"); }
-  std::string err() const { return clitest::slurp(dir_ / "err"); }
-  // Polls stdout until it contains needle; false after the limit or when the process ended.
-  bool wait_for(const std::string& needle, std::chrono::milliseconds limit = 10s) {
-    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
-      if (out().find(needle) != std::string::npos) return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return out().find(needle) != std::string::npos;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-  // Sends sig; the exit code (128 + signal when killed), -1 when it did not end within 10 s.
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = 0;
-    return -1;
-  }
-
- private:
-  TempDir dir_;
-  pid_t pid_ = 0;
-};
-
-// A port nothing listens on right now (bound, then released).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  socklen_t len = sizeof sa;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
-void openssl_ok(const std::vector<std::string>& args) {
-  Result r = clitest::openssl(args);
-  INFO("openssl " << args.front() << ": " << r.err);
-  REQUIRE(r.code == 0);
-}
-
-std::string openssl_fingerprint(const fs::path& pem) {
-  Result r = clitest::openssl({"x509", "-in", pem.string(), "-noout", "-fingerprint", "-sha256"});
-  REQUIRE(r.code == 0);
-  std::string out;
-  for (char c : r.out.substr(r.out.find('=') + 1))
-    if (std::isxdigit(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // root -> intermediate -> leaf (CN and SAN probe.example.com), and an unrelated root; EC P-256.
 struct Pki {

@@ -14,85 +14,16 @@
 #include <regex>
 #include <thread>
 
-#include "harness.hpp"
+#include "background.hpp"
 
 namespace {
 
 using clitest::Appliance;
+using clitest::Background;
 using clitest::Result;
 using clitest::TempDir;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// A process in the background: stdout and stderr to files, stopped (SIGTERM, then SIGKILL after a
-// bound) when it goes out of scope.
-class Background {
- public:
-  Background(const std::vector<std::string>& argv, const fs::path& stdin_path = "/dev/null") {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, (dir_ / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, (dir_ / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    REQUIRE(rc == 0);
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-  ~Background() {
-    if (pid_ > 0) stop(SIGKILL);
-  }
-
-  std::string out() const { return clitest::slurp(dir_ / "out"); }
-  std::string err() const { return clitest::slurp(dir_ / "err"); }
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      pid_ = 0;
-      return false;
-    }
-    return true;
-  }
-  void signal(int sig) const {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-  // Polls stdout (and stderr) until pred holds or the process ends; false after `limit`.
-  template <typename Pred>
-  bool wait_until(Pred pred, std::chrono::milliseconds limit = 10s) {
-    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
-      if (pred(out(), err())) return true;
-      if (!running()) return pred(out(), err());
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-  // Sends sig and waits (at most 10 s, then SIGKILL) for the exit code (128 + signal if killed).
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, sig);
-    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-      if (!running()) return code_;
-      std::this_thread::sleep_for(10ms);
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = 0;
-    code_ = -1;  // did not stop in time
-    return code_;
-  }
-
- private:
-  TempDir dir_;
-  pid_t pid_ = 0;
-  int code_ = -1;
-};
 
 // `applctl serve` on free ports of 127.0.0.1 and 127.0.0.2 over the appliance's store.
 class Server {

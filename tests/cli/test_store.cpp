@@ -9,35 +9,16 @@
 #include "cli/harness.hpp"
 
 namespace {
+using clitest::mode_of;
+using clitest::ScopedUmask;
+using clitest::sql;
 
 using clitest::Appliance;
 using clitest::openssl;
 using clitest::Result;
 namespace fs = std::filesystem;
 
-unsigned mode_of(const fs::path& p) {
-  struct stat st {};
-  INFO("stat " << p);
-  REQUIRE(::stat(p.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
-
 // Restores the umask at the end of a scope; spawned processes inherit the umask in force.
-struct ScopedUmask {
-  mode_t old;
-  explicit ScopedUmask(mode_t m) : old(::umask(m)) {}
-  ~ScopedUmask() { ::umask(old); }
-};
-
-std::string sql(const Appliance& a, const std::string& query) {
-  Result r = clitest::run_process({"sqlite3", a.db().string(), query});
-  INFO("sqlite3: " << query << "\n" << r.err);
-  REQUIRE(r.code == 0);
-  std::string out = r.out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 // The factory default certificate exported as PEM into the test's directory.
 fs::path export_pem(const Appliance& a, const std::string& ref, const std::string& file) {
   fs::path out = a.dir / file;
