@@ -173,6 +173,20 @@ inline std::string sql(const Appliance& a, const std::string& query) {
   return out;
 }
 
+// openssl's one-line SAN list ("  DNS:a, IP Address:10.0.0.1") as {"DNS:a", "IP Address:10.0.0.1"}.
+inline std::vector<std::string> split_san_line(std::string line) {
+  line = chomp(line);
+  line.erase(0, line.find_first_not_of(' '));
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start < line.size();) {
+    std::size_t comma = line.find(", ", start);
+    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 2;
+  }
+  return out;
+}
+
 inline std::int64_t count_rows(const Appliance& a, const std::string& table) {
   return std::stoll(sql(a, "SELECT count(*) FROM " + table));
 }

@@ -21,19 +21,10 @@ bool contains(const std::string& haystack, const std::string& needle) { return h
 
 // The SAN line of `openssl req -text`, split: {"DNS:a", "IP Address:10.0.0.1"}.
 std::vector<std::string> req_sans(const std::string& text) {
-  std::vector<std::string> out;
   auto pos = text.find("X509v3 Subject Alternative Name:");
-  if (pos == std::string::npos) return out;
+  if (pos == std::string::npos) return {};
   pos = text.find('\n', pos);
-  std::string line = chomp(text.substr(pos + 1, text.find('\n', pos + 1) - pos - 1));
-  line.erase(0, line.find_first_not_of(' '));
-  for (std::size_t start = 0; start < line.size();) {
-    std::size_t comma = line.find(", ", start);
-    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 2;
-  }
-  return out;
+  return clitest::split_san_line(text.substr(pos + 1, text.find('\n', pos + 1) - pos - 1));
 }
 
 std::string req_subject(const std::string& pem) {

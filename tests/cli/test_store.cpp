@@ -32,19 +32,9 @@ fs::path export_pem(const Appliance& a, const std::string& ref, const std::strin
 std::vector<std::string> openssl_sans(const fs::path& pem) {
   Result r = openssl({"x509", "-in", pem.string(), "-noout", "-ext", "subjectAltName"});
   REQUIRE(r.code == 0);
-  std::vector<std::string> out;
   auto nl = r.out.find('\n');
-  if (nl == std::string::npos) return out;
-  std::string line = r.out.substr(nl + 1);
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
-  line.erase(0, line.find_first_not_of(' '));
-  for (std::size_t start = 0; start < line.size();) {
-    std::size_t comma = line.find(", ", start);
-    out.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 2;
-  }
-  return out;
+  if (nl == std::string::npos) return {};
+  return clitest::split_san_line(r.out.substr(nl + 1));
 }
 
 std::string openssl_field(const fs::path& pem, const std::string& flag) {

@@ -21,30 +21,16 @@
 #include "applctl/bytes.hpp"
 #include "applctl/codec.hpp"
 #include "applctl/error.hpp"
+#include "unit_pki.hpp"
 
 namespace codec_test {
 
 using applctl::Bytes;
 
-// Runs a shell command in `dir`; fails the test with its output when it exits non-zero.
-inline std::string run(const std::string& dir, const std::string& command) {
-  std::string full = "cd '" + dir + "' && ( " + command + " ) 2>&1";
-  FILE* pipe = ::popen(full.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
-  std::string out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  int rc = ::pclose(pipe);
-  if (rc != 0) throw std::runtime_error("command failed (" + std::to_string(rc) + "): " + command + "\n" + out);
-  return out;
-}
-
-inline void write(const std::string& path, std::string_view data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(data.data(), static_cast<std::streamsize>(data.size()));
-  if (!f) throw std::runtime_error("cannot write " + path);
-}
+// Shared with the other unit tests (unit_pki.hpp).
+using unit_pki::error_of;
+using unit_pki::run;
+inline void write(const std::string& path, std::string_view data) { unit_pki::write_text(path, data); }
 
 inline std::string crlf(std::string_view text) {
   std::string out;
@@ -140,17 +126,6 @@ inline std::vector<std::string> fingerprints(const applctl::Decoded& d) {
   std::vector<std::string> out;
   for (const auto& der : d.certificates) out.push_back(applctl::sha256_hex(der));
   return out;
-}
-
-// Runs f, which must throw applctl::Error; returns it.
-inline applctl::Error error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const applctl::Error& e) {
-    return e;
-  }
-  FAIL("expected an applctl::Error");
-  throw std::logic_error("unreachable");
 }
 
 inline applctl::Decoded decode_file(const Pki& pki, const std::string& name, const applctl::PassphraseFn& fn = {}) {
