@@ -38,17 +38,6 @@ std::optional<std::int64_t> setting_id(const Store& store, const char* key) {
   return std::stoll(*v);
 }
 
-std::vector<std::string> parse_hostnames(const std::vector<std::string>& given) {
-  std::vector<std::string> out;
-  for (const auto& h : given) {
-    San san = parse_san(h);
-    if (san.type != SanType::DNS || san.value.starts_with("*."))
-      fail(ErrorKind::BadInput, fmt::format("invalid hostname '{}': expected a DNS name", h),
-           "an appliance hostname is a fully qualified DNS name, e.g. support.example.com");
-    if (std::find(out.begin(), out.end(), san.value) == out.end()) out.push_back(san.value);
-  }
-  return out;
-}
 
 void add_time_warnings(const CertRow& r, const LintContext& ctx, std::vector<Warning>& out) {
   if (ctx.now > r.not_after)
@@ -89,6 +78,18 @@ CertSummary summarize_one(CertRow row, const LintContext& ctx, const ChainStatus
 LintContext lint_context(const Store& store) { return {now(), 30 * 86400, appliance_hostnames(store)}; }
 
 }  // namespace
+
+std::vector<std::string> checked_hostnames(const std::vector<std::string>& given) {
+  std::vector<std::string> out;
+  for (const auto& h : given) {
+    San san = parse_san(h);
+    if (san.type != SanType::DNS || san.value.starts_with("*."))
+      fail(ErrorKind::BadInput, fmt::format("invalid hostname '{}': expected a DNS name", h),
+           "an appliance hostname is a fully qualified DNS name, e.g. support.example.com");
+    if (std::find(out.begin(), out.end(), san.value) == out.end()) out.push_back(san.value);
+  }
+  return out;
+}
 
 const std::string& checked_friendly_name(const std::string& name) {
   auto bad = [&](std::string_view why) {
@@ -168,30 +169,70 @@ CertSummary summarize(const Store& store, CertRow row) {
                        std::move(row_ips));
 }
 
+FactoryCertificate make_factory_certificate(const std::vector<std::string>& hostnames) {
+  FactoryCertificate f{PrivateKey::generate(KeySpec::parse("ec:P-256")), {}, {}};
+  Subject subject;
+  subject.cn = hostnames.front();
+  std::vector<San> sans;
+  for (const auto& h : hostnames) sans.push_back({SanType::DNS, h});
+  f.der = make_self_signed(f.key, {subject, sans, 3650, 0});
+  f.info = inspect_certificate(f.der);
+  return f;
+}
+
+std::int64_t install_factory_certificate(Store& store, const FactoryCertificate& factory) {
+  std::int64_t key_id = store.insert_key(factory.key);
+  std::int64_t id = store.insert_cert(factory.info, factory.der, kFactoryName, key_id, "factory");
+  store.set_setting(kFactoryCert, std::to_string(id));
+  store.set_setting(kDefaultCert, std::to_string(id));
+  return id;
+}
+
+void set_factory_cert_id(Store& store, std::int64_t id) { store.set_setting(kFactoryCert, std::to_string(id)); }
+
+void set_appliance_hostnames(Store& store, const std::vector<std::string>& hostnames) {
+  store.set_setting(kHostnames, nlohmann::json(hostnames).dump());
+}
+
+std::vector<std::string> initial_hostnames(const Store& store) {
+  std::vector<std::string> current = appliance_hostnames(store);
+  return current.empty() ? checked_hostnames({machine_hostname()}) : current;
+}
+
+void replace_certificate(Store& store, const CertRow& old, std::int64_t new_id) {
+  store.move_ips(old.id, new_id);
+  if (default_cert_id(store) == old.id) set_default_cert_id(store, new_id);
+  if (factory_cert_id(store) == old.id) set_factory_cert_id(store, new_id);
+  store.remove_cert(old.id);
+  if (old.key_id) store.remove_key_if_unused(*old.key_id);
+}
+
+std::vector<std::string> drop_certificate(Store& store, const CertRow& row) {
+  auto factory = factory_cert_id(store);
+  std::vector<std::string> moved;
+  for (const auto& ip : store.list_ips())
+    if (ip.cert_id == row.id) moved.push_back(ip.address);
+  store.move_ips(row.id, factory);
+  if (default_cert_id(store) == row.id && factory) set_default_cert_id(store, *factory);
+  store.remove_cert(row.id);
+  if (row.key_id) store.remove_key_if_unused(*row.key_id);
+  return moved;
+}
+
 InitResult init_appliance(Store& store, const InitRequest& request) {
-  std::vector<std::string> wanted = parse_hostnames(request.hostnames);
+  std::vector<std::string> wanted = checked_hostnames(request.hostnames);
   auto tx = store.write("init");
   InitResult result;
   std::vector<std::string> current = appliance_hostnames(store);
   const bool has_factory = setting_id(store, kFactoryCert).has_value();
-  if (wanted.empty()) wanted = has_factory || !current.empty() ? current : parse_hostnames({machine_hostname()});
+  if (wanted.empty()) wanted = has_factory ? current : initial_hostnames(store);
   if (wanted != current) {
-    store.set_setting(kHostnames, nlohmann::json(wanted).dump());
+    set_appliance_hostnames(store, wanted);
     result.hostnames_changed = true;
     tx.touch("hostnames:" + fmt::format("{}", fmt::join(wanted, ",")));
   }
   if (!has_factory) {
-    PrivateKey key = PrivateKey::generate(KeySpec::parse("ec:P-256"));
-    Subject subject;
-    subject.cn = wanted.front();
-    std::vector<San> sans;
-    for (const auto& h : wanted) sans.push_back({SanType::DNS, h});
-    Bytes der = make_self_signed(key, {subject, sans, 3650, 0});
-    CertInfo info = inspect_certificate(der);
-    std::int64_t key_id = store.insert_key(key);
-    std::int64_t id = store.insert_cert(info, der, kFactoryName, key_id, "factory");
-    store.set_setting(kFactoryCert, std::to_string(id));
-    store.set_setting(kDefaultCert, std::to_string(id));
+    install_factory_certificate(store, make_factory_certificate(wanted));
     tx.touch("cert:" + std::string(kFactoryName));
     result.created = true;
   }

@@ -124,12 +124,8 @@ RemoveResult remove_certificate(Store& store, std::string_view ref, bool force) 
          fmt::format("'{}' is assigned to {}", row.friendly_name, fmt::join(ips, ", ")),
          "assign those addresses to another certificate first, or pass --force to move them back to the "
          "factory default certificate");
-  for (const auto& ip : ips) store.assign_ip(ip, factory);
-  result.moved_ips = ips;
   result.was_default = default_cert_id(store) == row.id;
-  if (result.was_default && factory) set_default_cert_id(store, *factory);
-  store.remove_cert(row.id);
-  if (row.key_id) store.remove_key_if_unused(*row.key_id);
+  result.moved_ips = drop_certificate(store, row);
   tx.touch(audit_name(row));
   tx.commit();
   return result;

@@ -22,13 +22,6 @@ struct Incoming {
   throw Error(e.kind() == ErrorKind::Failed ? ErrorKind::BadInput : e.kind(), msg, e.hint());
 }
 
-std::string unique_name(const Store& store, const CertInfo& info) {
-  std::string base = info.issued_to.empty() ? "certificate" : info.issued_to;
-  if (base.size() > 100) base.resize(100);
-  if (!store.cert_by_name(base)) return base;
-  return base + "-" + info.fingerprint_sha256.substr(0, 8);
-}
-
 // The name a PKCS#12 gave its certificate (a failover copy keeps its name), when it is a valid
 // friendly name that is free; else one made from the subject.
 std::string name_for(const Store& store, const Incoming& c) {
@@ -39,7 +32,7 @@ std::string name_for(const Store& store, const Incoming& c) {
       // not a valid name here: fall back
     }
   }
-  return unique_name(store, c.info);
+  return import_name(store, c.info);
 }
 
 std::optional<RequestRow> pending_request_for(const Store& store, const std::string& spki) {
@@ -49,6 +42,13 @@ std::optional<RequestRow> pending_request_for(const Store& store, const std::str
 }
 
 }  // namespace
+
+std::string import_name(const Store& store, const CertInfo& info) {
+  std::string base = info.issued_to.empty() ? "certificate" : info.issued_to;
+  if (base.size() > 100) base.resize(100);
+  if (!store.cert_by_name(base)) return base;
+  return base + "-" + info.fingerprint_sha256.substr(0, 8);
+}
 
 ImportResult import_files(Store& store, const ImportRequest& request) {
   if (request.files.empty()) fail(ErrorKind::Usage, "cert import needs at least one FILE");
@@ -138,10 +138,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
     std::int64_t id = store.insert_cert(c.info, c.der, name, key_id, "imported");
     if (replaced) {
       // The signed renewal of a certificate takes its place: name, IP addresses and default flag.
-      store.move_ips(replaced->id, id);
-      if (default_cert_id(store) == replaced->id) set_default_cert_id(store, id);
-      store.remove_cert(replaced->id);
-      if (replaced->key_id) store.remove_key_if_unused(*replaced->key_id);
+      replace_certificate(store, *replaced, id);
       out.replaced = replaced->fingerprint_sha256;
     }
     if (fulfils) {

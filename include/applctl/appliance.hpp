@@ -48,6 +48,29 @@ InitResult init_appliance(Store& store, const InitRequest& request);
 void ensure_initialized(Store& store);
 
 std::vector<std::string> appliance_hostnames(const Store& store);
+void set_appliance_hostnames(Store& store, const std::vector<std::string>& hostnames);
+// The hostnames a new store gets: the store's own when set, else the machine's host name.
+std::vector<std::string> initial_hostnames(const Store& store);
+// Appliance hostnames: DNS names without wildcards, lower case, duplicates dropped. Throws
+// BadInput naming the first invalid one.
+std::vector<std::string> checked_hostnames(const std::vector<std::string>& given);
+
+// The factory default certificate (self-signed ec:P-256 for the hostnames, 10 years), made before
+// a transaction and installed inside it (as the factory default and the default).
+struct FactoryCertificate {
+  PrivateKey key;
+  Bytes der;
+  CertInfo info;
+};
+FactoryCertificate make_factory_certificate(const std::vector<std::string>& hostnames);
+std::int64_t install_factory_certificate(Store& store, const FactoryCertificate& factory);
+
+// In a transaction: new_id takes old's place (its IP addresses, default and factory default
+// flags), then old and its key, when nothing else uses it, are removed.
+void replace_certificate(Store& store, const CertRow& old, std::int64_t new_id);
+// In a transaction: removes a certificate, moving its IP addresses and the default flag to the
+// factory default certificate, and its key when nothing else uses it. Returns the moved addresses.
+std::vector<std::string> drop_certificate(Store& store, const CertRow& row);
 
 // A friendly name: 1 to 128 characters, no control characters, no leading or trailing space.
 // Throws BadInput naming it.
@@ -60,6 +83,7 @@ void require_servable(const CertRow& row);
 std::optional<std::int64_t> default_cert_id(const Store& store);
 std::optional<std::int64_t> factory_cert_id(const Store& store);
 void set_default_cert_id(Store& store, std::int64_t id);
+void set_factory_cert_id(Store& store, std::int64_t id);
 
 struct IpView {
   std::string address;

@@ -34,4 +34,8 @@ struct ImportResult {
 
 ImportResult import_files(Store& store, const ImportRequest& request);
 
+// The name an imported certificate gets when none is given: what it is issued to, made unique
+// with a fingerprint prefix when that name is taken.
+std::string import_name(const Store& store, const CertInfo& info);
+
 }  // namespace applctl
