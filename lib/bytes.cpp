@@ -46,6 +46,28 @@ std::string sha256_hex(BytesView b) {
   return hex({md, len});
 }
 
+std::string base64_encode(BytesView b) {
+  std::string out(4 * ((b.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(), static_cast<int>(b.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Bytes base64_decode(std::string_view text) {
+  std::string clean;
+  clean.reserve(text.size());
+  for (char c : text)
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') clean += c;
+  if (clean.size() % 4 != 0) fail(ErrorKind::BadInput, "invalid base64: the length is not a multiple of 4");
+  Bytes out(clean.size() / 4 * 3);
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0) fail(ErrorKind::BadInput, "invalid base64: unexpected character");
+  std::size_t pad = 0;  // EVP_DecodeBlock counts the '=' padding as zero bytes
+  for (auto it = clean.rbegin(); it != clean.rend() && *it == '=' && pad < 2; ++it) ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
 Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

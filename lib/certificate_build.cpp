@@ -53,6 +53,8 @@ void require_subject(const Subject& s, const std::vector<San>& sans) {
 
 }  // namespace
 
+std::string subject_rfc4514(const Subject& s) { return x509util::rfc4514(make_name(s).get()); }
+
 Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
   require_subject(spec.subject, spec.sans);
   if (spec.days < 1 || spec.days > 36500)

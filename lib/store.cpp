@@ -242,6 +242,12 @@ void Transaction::commit() {
   done_ = true;
 }
 
+std::int64_t Store::audit_head() const {
+  auto q = db().prepare("SELECT coalesce(max(id), 0) FROM audit_log");
+  q.step();
+  return q.int64(0);
+}
+
 std::optional<std::string> Store::setting(std::string_view key) const {
   auto q = db().prepare("SELECT value FROM settings WHERE key = ?");
   q.bind(1, key);
@@ -287,6 +293,12 @@ PrivateKey Store::load_key(std::int64_t id) const {
   PrivateKey key = PrivateKey::from_pkcs8_der(der);
   OPENSSL_cleanse(der.data(), der.size());
   return key;
+}
+
+std::string Store::key_spec(std::int64_t id) const {
+  auto q = db().prepare("SELECT key_type FROM keys WHERE id = ?");
+  q.bind(1, id);
+  return q.step() ? q.text(0) : std::string();
 }
 
 void Store::remove_key_if_unused(std::int64_t id) {

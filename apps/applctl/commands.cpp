@@ -21,6 +21,22 @@ const std::vector<Group>& groups() {
 
 const std::vector<Verb>& verbs() {
   static const std::vector<Verb> v = {
+      {"", "apply", "Bring the store to the state an APPLIANCE.yaml file describes (plan, then one transaction)",
+       StoreUse::Write, setup_apply,
+       "  applctl apply -f appliance.yaml --dry-run          # the plan: + create, ~ change, - remove\n"
+       "  applctl apply -f appliance.yaml                    # again: \"no changes\"\n"
+       "  applctl --json apply -f appliance.yaml --prune | jq .changed\n"
+       "  applctl export-config --passphrase-env P | ssh peer applctl apply -f -\n",
+       EXIT_COMMON "; 5 store locked;\n"
+       "  6 invalid file (YAML syntax, unknown key, wrong type, invalid value, missing environment variable,\n"
+       "    inline secret, unreadable certificate file): file:line:column in the message, nothing changed\n"},
+      {"", "export-config", "The store as an APPLIANCE.yaml file that apply accepts, with its certificate files",
+       StoreUse::Read, setup_export_config,
+       "  applctl export-config -o failover/ --passphrase-env P12_PASS   # failover/appliance.yaml + failover/certs/\n"
+       "  applctl --store /peer apply -f failover/appliance.yaml         # the same certificates, keys, IPs, default\n"
+       "  applctl export-config --passphrase-file pass.txt > appliance.yaml  # one file, certificates embedded\n",
+       EXIT_COMMON "; 5 a file in DIR exists (use --force), or keys to export and no passphrase source;\n"
+       "  6 unreadable passphrase file or unset environment variable\n"},
       {"", "init", "Create the store and its factory default certificate (idempotent)", StoreUse::Write, setup_init,
        "  applctl init --hostname support.example.com\n"
        "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",

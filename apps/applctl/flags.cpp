@@ -6,10 +6,9 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
-#include "applctl/bytes.hpp"
 #include "applctl/error.hpp"
+#include "applctl/provision.hpp"
 #include "cli.hpp"
 
 namespace applctl::cli {
@@ -46,18 +45,6 @@ void refuse_existing(const std::string& path, bool force) {
 
 namespace {
 
-std::string first_line(const std::string& path) {
-  Bytes data = read_file(path);
-  std::string s(data.begin(), data.end());
-  OPENSSL_cleanse(data.data(), data.size());
-  auto end = s.find_first_of("\r\n");
-  if (end != std::string::npos) {
-    OPENSSL_cleanse(s.data() + end, s.size() - end);
-    s.resize(end);
-  }
-  return s;
-}
-
 std::optional<std::string> prompt_tty(const std::string& prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -84,7 +71,7 @@ std::optional<std::string> prompt_tty(const std::string& prompt) {
 
 std::function<std::optional<std::string>()> SecretSource::getter(std::string prompt, bool confirm) const {
   return [file = file, env = env, prompt = std::move(prompt), confirm]() -> std::optional<std::string> {
-    if (!file.empty()) return first_line(file);
+    if (!file.empty()) return read_secret_line(file);
     if (!env.empty()) {
       const char* v = std::getenv(env.c_str());
       if (v == nullptr)

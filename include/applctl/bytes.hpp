@@ -17,10 +17,12 @@ inline BytesView as_bytes(std::string_view s) {
 }
 inline std::string to_string(BytesView b) { return {b.begin(), b.end()}; }
 
-std::string hex(BytesView b);
-std::string printable(std::string_view s);   // for messages: control bytes as \xNN                 // lowercase, no separators
-std::string sha256_hex(BytesView b);          // lowercase hex of SHA-256(b)
-Bytes read_file(const std::string& path);     // throws BadInput naming the file
+std::string hex(BytesView b);                // lowercase, no separators
+std::string printable(std::string_view s);   // for messages: control bytes as \xNN
+std::string base64_encode(BytesView b);      // standard alphabet, padded, one line
+Bytes base64_decode(std::string_view text);  // white space ignored; BadInput when invalid
+std::string sha256_hex(BytesView b);         // lowercase hex of SHA-256(b)
+Bytes read_file(const std::string& path);    // throws BadInput naming the file
 // Writes through a temporary file in the same directory and rename(2); mode applies to the new
 // file from its creation (so a key is never readable by others, not even for an instant).
 // Refuses (Refused) to replace an existing file unless overwrite is true. The data is fsync'ed

@@ -83,6 +83,9 @@ inline Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::
   return build_csr(key, subject, sans).der;
 }
 
+// The RFC 4514 text of the subject a new certificate or request gets for s (as CertInfo::subject).
+std::string subject_rfc4514(const Subject& s);
+
 std::string pem_encode(BytesView der, std::string_view label);  // "CERTIFICATE", ...
 
 }  // namespace applctl

@@ -91,6 +91,8 @@ class Store {
   const std::filesystem::path& dir() const { return dir_; }
 
   Transaction write(std::string command) { return Transaction(*this, std::move(command)); }
+  // The id of the last audit row: it changes with every committed change (0 for a new store).
+  std::int64_t audit_head() const;
 
   // Settings (hostnames, default certificate, factory default, ...), as text.
   std::optional<std::string> setting(std::string_view key) const;
@@ -101,6 +103,7 @@ class Store {
   std::int64_t insert_key(const PrivateKey& key);  // returns the existing id when already stored
   std::optional<std::int64_t> find_key(std::string_view spki_sha256) const;
   PrivateKey load_key(std::int64_t id) const;
+  std::string key_spec(std::int64_t id) const;  // "ec:P-256", as KeyInfo::spec(); "" when unknown
   void remove_key_if_unused(std::int64_t id);
   std::int64_t count_unattached_keys() const;
 
