@@ -216,7 +216,7 @@ TEST_CASE("imports: added with the chain, key linked, replaced in place, renamed
   CHECK_FALSE(f.store.cert_by_name("corp"));
 }
 
-TEST_CASE("--prune removes what the file does not name, never the factory default", "[provision]") {
+TEST_CASE("apply with prune removes what the file does not name, never the factory default", "[provision]") {
   Fixture f;
   f.apply(kWeb);
   create_self_signed(f.store, {"extra", KeySpec::parse("ec:P-256"), Subject{.cn = "extra.example.com"}, {}, 30});
