@@ -127,7 +127,8 @@ class Planner {
             set_appliance_hostnames(s, hostnames);
             tx.touch("hostnames");
           });
-    factory_name_ = now_.factory ? now_.id(now_.factory)->friendly_name : kFactoryName;
+    const CertRow* factory_row = now_.id(now_.factory);
+    factory_name_ = factory_row ? factory_row->friendly_name : kFactoryName;
     for (const auto& c : file_.certificates)
       if (c.factory_default) factory_entry_ = &c;
     if (!new_store || factory_entry_) return;
@@ -235,7 +236,6 @@ class Planner {
     const ImportPlan& p = import_plans_.at(c.name);
     const CertInfo& info = p.infos[p.named];
     const Bytes& der = c.import->decoded.certificates[p.named];
-    imported_[c.name] = {info.role, p.has_key};
     auto keys = std::make_shared<std::vector<PrivateKey>>(c.import->decoded.keys);
     auto add_keys = [keys](Store& s) {
       for (const auto& k : *keys) s.insert_key(k);
@@ -312,8 +312,9 @@ class Planner {
            "name a server certificate with its private key (an entry of the file or a stored certificate)");
     };
     const bool in_file = entry_names_.contains(name);
-    if (auto it = imported_.find(name); it != imported_.end()) {
-      if (it->second.role != Role::Leaf) bad(fmt::format("is a CA certificate ({})", role_name(it->second.role)));
+    if (auto it = import_plans_.find(name); it != import_plans_.end()) {
+      const Role role = it->second.infos[it->second.named].role;
+      if (role != Role::Leaf) bad(fmt::format("is a CA certificate ({})", role_name(role)));
       if (!it->second.has_key) bad("has no private key");
       return;
     }
@@ -386,11 +387,6 @@ class Planner {
     }
   }
 
-  struct Imported {
-    Role role = Role::Leaf;
-    bool has_key = false;
-  };
-
   const Store& store_;
   const ApplianceFile& file_;
   const bool dry_run_;
@@ -400,7 +396,6 @@ class Planner {
   std::string factory_name_;
   std::set<std::string> entry_names_;
   std::unordered_map<std::string, ImportPlan> import_plans_;  // by entry name
-  std::unordered_map<std::string, Imported> imported_;
   std::set<std::string> file_fingerprints_;   // the certificates the entries name
   std::set<std::string> chain_fingerprints_;  // the other certificates of imported files
   std::vector<PlanAction> actions_;
