@@ -69,6 +69,18 @@ struct Group {
 const std::vector<Group>& groups();
 const std::vector<Verb>& verbs();
 
+// The command table as a CLI11 tree: the global options, a subcommand per group and per verb.
+// Every command is a new process, so only the verbs `build` accepts get their options and runner
+// (`run` builds the verbs argv names, `completion` all of them); the others have their summary.
+class CommandLine {
+ public:
+  explicit CommandLine(const std::function<bool(const Verb&)>& build);
+  Globals globals;
+  CLI::App app{"applctl: the certificate lifecycle of a network appliance, from a shell", "applctl"};
+  Runner chosen;  // set by parsing: the runner of the verb argv names, and its store access
+  StoreUse chosen_use = StoreUse::None;
+};
+
 int run(int argc, char** argv);
 
 // Shared flag sets, defined once.
