@@ -101,6 +101,7 @@ void refuse_existing(const std::string& path, bool force);
 
 // Verb setup functions, one per verb (the command table in commands.cpp lists them).
 #define APPLCTL_VERB(fn) void fn(CLI::App& app, Runner& run)
+APPLCTL_VERB(setup_completion);
 APPLCTL_VERB(setup_init);
 APPLCTL_VERB(setup_probe);
 APPLCTL_VERB(setup_serve);

@@ -21,6 +21,12 @@ const std::vector<Group>& groups() {
 
 const std::vector<Verb>& verbs() {
   static const std::vector<Verb> v = {
+      {"", "completion", "Print a bash or zsh completion script for applctl (generated from this command table)",
+       StoreUse::None, setup_completion,
+       "  applctl completion bash > ~/.local/share/bash-completion/completions/applctl\n"
+       "  source <(applctl completion bash)                    # this shell only\n"
+       "  applctl completion zsh > ~/.zfunc/_applctl           # a directory in $fpath\n",
+       EXIT_COMMON "\n"},
       {"", "init", "Create the store and its factory default certificate (idempotent)", StoreUse::Write, setup_init,
        "  applctl init --hostname support.example.com\n"
        "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",
