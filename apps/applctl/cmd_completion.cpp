@@ -1,6 +1,6 @@
 // applctl completion bash|zsh: completion scripts generated from the CLI11 tree of the command
-// table (every group, verb and option the binary has, each verb's options built), so they cannot
-// drift from it. The scripts hold the tree as `case` functions and one small walker per shell.
+// table, built with every verb's options, so they cannot drift from what the binary accepts. A
+// script holds the tree as `case` functions, and a small function per shell walks them.
 #include <sstream>
 
 #include <fmt/format.h>
