@@ -71,6 +71,15 @@ bool argv_has_json(int argc, char** argv) {
   return false;
 }
 
+// True when argv names the verb: its group and then its name appear in argv.
+bool named(const Verb& v, int argc, char** argv) {
+  int i = 1;
+  if (*v.group)
+    while (i < argc && std::string_view(argv[i]) != v.group) ++i;
+  while (i < argc && std::string_view(argv[i]) != v.name) ++i;
+  return i < argc;
+}
+
 }  // namespace
 
 std::string Context::store_dir() const {
@@ -97,18 +106,15 @@ void Context::emit(const nlohmann::json& doc, const std::string& human, bool con
   std::cout.flush();
 }
 
-int run(int argc, char** argv) {
-  const bool json_early = argv_has_json(argc, argv);
-  Globals g;
-  CLI::App app{"applctl: the certificate lifecycle of a network appliance, from a shell", "applctl"};
+CommandLine::CommandLine(const std::function<bool(const Verb&)>& build) {
   app.set_version_flag("--version", std::string("applctl ") + APPLCTL_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("--store", g.store_dir, "Store directory (default: $APPLCTL_STORE, $XDG_DATA_HOME/applctl)");
-  app.add_flag("--json", g.json, "Print one JSON document on stdout");
-  app.add_flag("-q,--quiet", g.quiet, "Only errors on stderr; no confirmations on stdout");
-  app.add_flag("-v,--verbose", g.verbosity, "More log output on stderr (-vv: debug)");
-  app.add_option("--log-file", g.log_file, "Also append logs to FILE");
+  app.add_option("--store", globals.store_dir, "Store directory (default: $APPLCTL_STORE, $XDG_DATA_HOME/applctl)");
+  app.add_flag("--json", globals.json, "Print one JSON document on stdout");
+  app.add_flag("-q,--quiet", globals.quiet, "Only errors on stderr; no confirmations on stdout");
+  app.add_flag("-v,--verbose", globals.verbosity, "More log output on stderr (-vv: debug)");
+  app.add_option("--log-file", globals.log_file, "Also append logs to FILE");
   app.footer(
       "EXIT CODES:\n  0 success, 1 failed, 2 usage, 3 verification failed, 4 not found, 5 refused by a rule,\n"
       "  6 bad input, 7 remote service failed, 10 cert check: expiring, 11 cert renew: nothing due\n"
@@ -121,34 +127,26 @@ int run(int argc, char** argv) {
     sub->fallthrough();
     group_apps[grp.name] = sub;
   }
-  Runner chosen;
-  StoreUse chosen_use = StoreUse::None;
-  std::vector<std::pair<CLI::App*, Runner>> runners;
-  runners.reserve(verbs().size());
-  // Every command is a new process, so only the verbs that argv can name get their options built
-  // (their group and name both appear in argv); the others are listed with their summary only.
-  auto named = [&](const Verb& v) {
-    int i = 1;
-    if (*v.group)
-      while (i < argc && std::string_view(argv[i]) != v.group) ++i;
-    while (i < argc && std::string_view(argv[i]) != v.name) ++i;
-    return i < argc;
-  };
   for (const auto& v : verbs()) {
     CLI::App* parent = *v.group ? group_apps.at(v.group) : &app;
     CLI::App* sub = parent->add_subcommand(v.name, v.summary);
     sub->fallthrough();
-    runners.emplace_back(sub, Runner{});
-    if (!named(v)) continue;
+    if (!build(v)) continue;
     sub->footer(footer(v));
-    v.setup(*sub, runners.back().second);
-    StoreUse use = v.store;
-    Runner* slot = &runners.back().second;
-    sub->callback([&chosen, &chosen_use, slot, use] {
-      chosen = *slot;
+    auto runner = std::make_shared<Runner>();  // kept alive by the callback, which the tree owns
+    v.setup(*sub, *runner);
+    sub->callback([this, runner, use = v.store] {
+      chosen = *runner;
       chosen_use = use;
     });
   }
+}
+
+int run(int argc, char** argv) {
+  const bool json_early = argv_has_json(argc, argv);
+  CommandLine cl([argc, argv](const Verb& v) { return named(v, argc, argv); });
+  CLI::App& app = cl.app;
+  const Globals& g = cl.globals;
 
   try {
     try {
@@ -199,8 +197,8 @@ int run(int argc, char** argv) {
     }
     setup_logging(g);
     Context ctx(g);
-    ctx.store_use = chosen_use;
-    return chosen(ctx);
+    ctx.store_use = cl.chosen_use;
+    return cl.chosen(ctx);
   } catch (const Error& e) {
     return report(e, g.json || json_early);
   } catch (const std::exception& e) {

@@ -69,6 +69,18 @@ struct Group {
 const std::vector<Group>& groups();
 const std::vector<Verb>& verbs();
 
+// The command table as a CLI11 tree: the global options, a subcommand per group and per verb.
+// Every command is a new process, so only the verbs `build` accepts get their options and runner
+// (`run` builds the verbs argv names, `completion` all of them); the others have their summary.
+class CommandLine {
+ public:
+  explicit CommandLine(const std::function<bool(const Verb&)>& build);
+  Globals globals;
+  CLI::App app{"applctl: the certificate lifecycle of a network appliance, from a shell", "applctl"};
+  Runner chosen;  // set by parsing: the runner of the verb argv names, and its store access
+  StoreUse chosen_use = StoreUse::None;
+};
+
 int run(int argc, char** argv);
 
 // Shared flag sets, defined once.
@@ -91,6 +103,7 @@ void refuse_existing(const std::string& path, bool force);
 #define APPLCTL_VERB(fn) void fn(CLI::App& app, Runner& run)
 APPLCTL_VERB(setup_apply);
 APPLCTL_VERB(setup_export_config);
+APPLCTL_VERB(setup_completion);
 APPLCTL_VERB(setup_init);
 APPLCTL_VERB(setup_probe);
 APPLCTL_VERB(setup_serve);

@@ -37,6 +37,12 @@ const std::vector<Verb>& verbs() {
        "  applctl export-config --passphrase-file pass.txt > appliance.yaml  # one file, certificates embedded\n",
        EXIT_COMMON "; 5 a file in DIR exists (use --force), or keys to export and no passphrase source;\n"
        "  6 unreadable passphrase file or unset environment variable\n"},
+      {"", "completion", "Print a bash or zsh completion script for applctl (generated from this command table)",
+       StoreUse::None, setup_completion,
+       "  applctl completion bash > ~/.local/share/bash-completion/completions/applctl\n"
+       "  source <(applctl completion bash)                    # this shell only\n"
+       "  applctl completion zsh > ~/.zfunc/_applctl           # a directory in $fpath\n",
+       EXIT_COMMON "\n"},
       {"", "init", "Create the store and its factory default certificate (idempotent)", StoreUse::Write, setup_init,
        "  applctl init --hostname support.example.com\n"
        "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",

@@ -8,11 +8,16 @@
 #include <set>
 
 #include "harness.hpp"
+#include "help_text.hpp"
 
 namespace {
+using clitest::first_column;
+using clitest::help_flags;
+using clitest::help_section;
+using clitest::lines_of;
 using clitest::lower;
-
 using clitest::Result;
+using clitest::trim;
 namespace fs = std::filesystem;
 
 const fs::path kManDir = fs::path(APPLCTL_SOURCE_DIR) / "man";
@@ -20,60 +25,6 @@ const fs::path kManDir = fs::path(APPLCTL_SOURCE_DIR) / "man";
 Result applctl(std::vector<std::string> args) {
   args.insert(args.begin(), APPLCTL_BIN);
   return clitest::run_process(args);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
-
-// The indented lines under a "TITLE:" heading of CLI11's help (title case-insensitive: CLI11 2.1
-// prints "Subcommands:", later versions "SUBCOMMANDS:"), up to the next unindented line.
-std::vector<std::string> help_section(const std::string& help, const std::string& title) {
-  std::vector<std::string> out;
-  bool inside = false;
-  for (const auto& line : lines_of(help)) {
-    if (!inside) {
-      inside = lower(trim(line)) == lower(title) + ":" && !line.empty() && line[0] != ' ';
-      continue;
-    }
-    if (!line.empty() && line[0] != ' ') break;
-    if (!trim(line).empty()) out.push_back(line);
-  }
-  return out;
-}
-
-// First-column names of a section: "  name   summary" (a line indented deeper continues the one
-// before it, when CLI11 wraps a long option).
-std::vector<std::string> first_column(const std::vector<std::string>& section) {
-  std::vector<std::string> out;
-  for (const auto& line : section)
-    if (line.size() > 2 && line.compare(0, 2, "  ") == 0 && line[2] != ' ')
-      out.push_back(line.substr(2, line.find(' ', 2) - 2));
-  return out;
-}
-
-// The long flags (and short-only flags) a verb's help lists, without --help.
-std::vector<std::string> help_flags(const std::string& help) {
-  std::vector<std::string> out;
-  for (const auto& line : lines_of(help.substr(0, help.find("\nEXAMPLES:")))) {
-    if (line.size() < 3 || line.compare(0, 2, "  ") != 0 || line[2] != '-') continue;
-    std::string names = line.substr(2, line.find(' ', 2) - 2);  // "-o,--out" or "--format"
-    std::string chosen;
-    std::istringstream parts(names);
-    for (std::string n; std::getline(parts, n, ',');)
-      if (chosen.empty() || n.rfind("--", 0) == 0) chosen = n;
-    if (chosen != "--help" && chosen != "-h") out.push_back(chosen);
-  }
-  return out;
 }
 
 // The exit codes listed in a help text's EXIT CODES section ("  0 success; 1 failed; 4 no such").
