@@ -116,15 +116,26 @@ class Connection {
     handshake(deadline);
   }
 
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    // Best effort: our close_notify, so the server ends the session now (not after a failure,
+    // when OpenSSL must not send anything more).
+    if (!broken_) SSL_shutdown(ssl_.get());
+    ERR_clear_error();
+  }
+
   // Sends one request and reads one framed response, within the timeout.
   Bytes round_trip(BytesView request) {
     const auto deadline = Clock::now() + timeout_;
+    broken_ = true;  // until the whole response is in
     write_all(request, deadline);
     Bytes response(kHeaderSize);
     read_exact(response.data(), kHeaderSize, deadline);
     const std::size_t size = item_size(response);
     response.resize(size);
     read_exact(response.data() + kHeaderSize, size - kHeaderSize, deadline);
+    broken_ = false;
     return response;
   }
 
@@ -197,6 +208,7 @@ class Connection {
 
   std::string server_;
   std::chrono::milliseconds timeout_;
+  bool broken_ = false;
   net::SslCtxPtr ctx_;
   std::unique_ptr<net::Socket> sock_;
   net::SslPtr ssl_;
