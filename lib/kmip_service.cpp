@@ -172,10 +172,15 @@ KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) 
   // Saved only now: a failed check or test above left nothing behind.
   ensure_initialized(store);
   const fs::path dir = store.dir();
-  std::optional<KmipConfig> previous = load_kmip_config(dir);
+  auto tx = store.write("kmip configure");  // the store's write lock also serializes configures
+  std::optional<KmipConfig> previous;
+  try {
+    previous = load_kmip_config(dir);
+  } catch (const Error&) {
+    // A damaged file is what a new configure replaces.
+  }
   if (previous) config.encryption_key_uid = previous->encryption_key_uid;  // an encrypted store stays readable
   config.configured_at = t;
-  auto tx = store.write("kmip configure");
   tx.touch("kmip:" + config.server());
   save_kmip_config(dir, config);
   try {
