@@ -11,7 +11,8 @@
 //
 // The server listens on a free port of 127.0.0.1 with everything in its own temporary directory
 // (config, log at DEBUG, database, an empty policy directory); it runs in a process group of its
-// own, stopped with SIGINT, 3 s of grace, then SIGKILL of the whole group.
+// own, stopped with SIGINT, 3 s of grace, then SIGKILL of the whole group (and killed after 15
+// minutes whatever happens to the test).
 #pragma once
 
 #include <sys/stat.h>
@@ -111,9 +112,12 @@ class PyKmipServer {
                                             "\nca_path=" + pki / "ca.crt" +
                                             "\nauth_suite=TLS1.2\nenable_tls_client_auth=True\npolicy_path=" + d +
                                             "/policies\nlogging_level=DEBUG\ndatabase_path=" + d + "/kmip.db\n");
+    // timeout(1) leads the group and passes SIGINT on to it; should this test process die without
+    // stopping the server, it kills the whole group after 15 minutes.
     auto proc = std::make_unique<Background>(
-        std::vector<std::string>{kPyKmipServer, "-f", d + "/server.conf", "-l", d + "/server.log"}, "/dev/null",
-        Background::Group::Own);
+        std::vector<std::string>{"timeout", "-s", "KILL", "900", kPyKmipServer, "-f", d + "/server.conf", "-l",
+                                 d + "/server.log"},
+        "/dev/null", Background::Group::Own);
     const auto end = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < end && proc->running()) {
       // Logged right after listen(2).

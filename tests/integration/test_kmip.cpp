@@ -159,6 +159,15 @@ TEST_CASE("kmip configure saves and tests, the settings are private, status and 
   CHECK(human.code == 0);
   CHECK(has(human.out, "server:"));
   CHECK(has(human.out, "last test:"));
+
+  // Damaged settings are reported, and configuring again replaces them.
+  clitest::spit(a.store / "kmip.json", "{\"format\": 1");
+  Result damaged = a.run({"kmip", "status"});
+  CHECK(damaged.code == 1);
+  CHECK(has(damaged.err, "cannot read the KMIP settings"));
+  CHECK(a.run(configure_args(server.port())).code == 0);
+  CHECK(a.json({"kmip", "status"})["configured"] == true);
+  CHECK(clitest::count_rows(a, "audit_log") >= 2);
 }
 
 TEST_CASE("kmip configure refuses what it cannot use and saves nothing", "[integration][kmip]") {
