@@ -134,7 +134,7 @@ const std::vector<Verb>& verbs() {
        "  applctl kmip configure --host 192.0.2.20 --port 5696 --ca kms-ca.pem --client-cert appliance.p12 \\\n"
        "      --passphrase-file p12.pass --username appliance --password-env KMIP_PASSWORD\n"
        "  applctl kmip configure --host kms.example.com --ca ca.pem --client-cert c.pem --no-test   # server not up yet\n",
-       EXIT_COMMON "; 6 unreadable file, wrong passphrase, or a client key that does not match its certificate;\n"
+       EXIT_COMMON ";\n  6 unreadable file, wrong passphrase, or a client key that does not match its certificate;\n"
        "  7 the server cannot be reached, its certificate does not verify, or it refused the test (nothing saved)\n"},
       {"kmip", "create-key", "Create an AES key on the KMIP server and activate it; prints its unique identifier",
        StoreUse::None, setup_kmip_create_key,
