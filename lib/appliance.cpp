@@ -10,6 +10,7 @@
 
 #include "applctl/chains.hpp"
 #include "applctl/error.hpp"
+#include "applctl/kmip_config.hpp"
 #include "applctl/names.hpp"
 
 namespace applctl {
@@ -269,7 +270,12 @@ StatusResult appliance_status(const Store& store) {
     s.ips.push_back(std::move(v));
   }
   s.soonest_expiry = store.soonest_expiry();
-  s.kmip_configured = store.setting("kmip").has_value();
+  // Only `status` reads the KMIP settings file; nothing of it but the server is used here.
+  if (auto kmip = load_kmip_config(store.dir())) {
+    s.kmip_configured = true;
+    s.kmip_server = kmip->server();
+    s.encrypted = !kmip->encryption_key_uid.empty();
+  }
   return s;
 }
 

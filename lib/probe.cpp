@@ -2,12 +2,7 @@
 // with SNI, read the chain the server sent, verify it with verify_chain.
 #include "applctl/probe.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -19,27 +14,16 @@
 
 #include "applctl/names.hpp"
 #include "applctl/verify.hpp"
+#include "net.hpp"
 #include "ossl.hpp"
 
 namespace applctl {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using SslCtxPtr = std::unique_ptr<SSL_CTX, ossl::Free<SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, ossl::Free<SSL_free>>;
-inline void free_addrinfo(addrinfo* a) { ::freeaddrinfo(a); }
-using AddrInfoPtr = std::unique_ptr<addrinfo, ossl::Free<free_addrinfo>>;
-
-struct Socket {
-  int fd = -1;
-  Socket() = default;
-  Socket(Socket&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  Socket& operator=(Socket&&) = delete;
-  ~Socket() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using net::Clock;
+using net::SslCtxPtr;
+using net::SslPtr;
 
 struct Target {
   std::string host;  // without brackets
@@ -74,72 +58,6 @@ Target parse_target(std::string_view text) {
   return t;
 }
 
-int remaining_ms(Clock::time_point deadline) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return ms > 0 ? static_cast<int>(ms) : 0;
-}
-
-// Waits for fd to become readable/writable; false on timeout.
-bool wait_fd(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, remaining_ms(deadline));
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return false;
-  }
-}
-
-std::string endpoint(const sockaddr* sa) {
-  char host[NI_MAXHOST] = {}, port[NI_MAXSERV] = {};
-  socklen_t len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  ::getnameinfo(sa, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
-  return sa->sa_family == AF_INET6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
-}
-
-// A connected non-blocking socket to the first address of target that answers.
-Socket connect_to(const Target& t, Clock::time_point deadline, std::string& address) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
-  if (int rc = ::getaddrinfo(t.host.c_str(), t.port.c_str(), &hints, &raw); rc != 0)
-    fail(ErrorKind::Remote, fmt::format("cannot resolve '{}': {}", t.host, ::gai_strerror(rc)));
-  AddrInfoPtr list(raw);
-  std::string last = "no address";
-  for (const addrinfo* a = list.get(); a != nullptr; a = a->ai_next) {
-    Socket s;
-    s.fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (s.fd < 0) {
-      last = std::strerror(errno);
-      continue;
-    }
-    address = endpoint(a->ai_addr);
-    if (::connect(s.fd, a->ai_addr, a->ai_addrlen) != 0) {
-      if (errno != EINPROGRESS) {
-        last = fmt::format("{}: {}", address, std::strerror(errno));
-        continue;
-      }
-      if (!wait_fd(s.fd, POLLOUT, deadline)) {
-        last = fmt::format("{}: timed out", address);
-        continue;
-      }
-      int err = 0;
-      socklen_t len = sizeof err;
-      ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        last = fmt::format("{}: {}", address, std::strerror(err));
-        continue;
-      }
-    }
-    int one = 1;
-    ::setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return s;
-  }
-  fail(ErrorKind::Remote, fmt::format("cannot connect to {}:{}: {}", t.host, t.port, last),
-       "is the server running and the port open?");
-}
-
 void handshake(SSL* ssl, int fd, const std::string& address, Clock::time_point deadline) {
   for (;;) {
     ERR_clear_error();
@@ -149,7 +67,7 @@ void handshake(SSL* ssl, int fd, const std::string& address, Clock::time_point d
     int err = SSL_get_error(ssl, rc);
     short events = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
     if (events != 0) {
-      if (!wait_fd(fd, events, deadline))
+      if (!net::wait_fd(fd, events, deadline))
         fail(ErrorKind::Remote, fmt::format("TLS handshake with {} timed out", address), "is it a TLS port?");
       continue;
     }
@@ -169,7 +87,7 @@ ProbeResult probe(const ProbeRequest& request) {
   ProbeResult r;
   r.sni = request.sni.value_or(host_ip ? std::string() : target.host);
 
-  Socket sock = connect_to(target, deadline, r.address);
+  net::Socket sock = net::connect_to(target.host, target.port, deadline, r.address);
   SslCtxPtr ctx(ossl::check_ptr(SSL_CTX_new_ex(nullptr, nullptr, TLS_client_method()), "SSL_CTX_new_ex"));
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);  // verify_chain decides, below
   SslPtr ssl(ossl::check_ptr(SSL_new(ctx.get()), "SSL_new"));

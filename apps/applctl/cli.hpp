@@ -96,6 +96,9 @@ struct SecretSource {
 };
 void add_passphrase_flags(CLI::App& app, SecretSource& src);
 
+// Asks a yes/no question on /dev/tty (echoed); false when the answer is not yes or there is no TTY.
+bool confirm_on_tty(const std::string& question);
+
 // Refused (exit 5) when path exists and --force was not given; checked before anything changes.
 void refuse_existing(const std::string& path, bool force);
 
@@ -131,6 +134,12 @@ APPLCTL_VERB(setup_sni_resolve);
 APPLCTL_VERB(setup_csr_list);
 APPLCTL_VERB(setup_csr_show);
 APPLCTL_VERB(setup_csr_remove);
+APPLCTL_VERB(setup_kmip_configure);
+APPLCTL_VERB(setup_kmip_create_key);
+APPLCTL_VERB(setup_kmip_destroy_key);
+APPLCTL_VERB(setup_kmip_get_key);
+APPLCTL_VERB(setup_kmip_status);
+APPLCTL_VERB(setup_kmip_test);
 #undef APPLCTL_VERB
 
 }  // namespace applctl::cli

@@ -53,7 +53,10 @@ void setup_status(CLI::App&, Runner& run) {
         {"factory_default", s.factory ? nlohmann::json(s.factory->row.friendly_name) : nlohmann::json(nullptr)},
         {"ips", ips},
         {"soonest_expiry", soonest},
-        {"kmip", {{"configured", s.kmip_configured}, {"encrypted", s.encrypted}}},
+        {"kmip",
+         {{"configured", s.kmip_configured},
+          {"encrypted", s.encrypted},
+          {"server", s.kmip_server.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.kmip_server)}}},
     };
     Block b;
     b.add("store", s.store + (s.initialized ? "" : " (not initialized)"))
@@ -66,7 +69,7 @@ void setup_status(CLI::App&, Runner& run) {
         .add("soonest expiry", s.soonest_expiry ? fmt::format("{} ({})", s.soonest_expiry->friendly_name,
                                                               format_rfc3339(s.soonest_expiry->not_after))
                                                 : "-")
-        .add("kmip", s.kmip_configured ? "configured" : "not configured")
+        .add("kmip", s.kmip_configured ? "server " + s.kmip_server : "not configured")
         .add("encrypted at rest", s.encrypted ? "yes" : "no")
         .add("ip addresses", s.ips.empty() ? "none" : std::to_string(s.ips.size()));
     std::string human = b.str();

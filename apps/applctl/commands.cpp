@@ -14,6 +14,7 @@ const std::vector<Group>& groups() {
       {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
       {"ip", "The appliance's IP addresses and the certificate each one serves"},
+      {"kmip", "The KMIP key server: configure and test the connection, create, read and destroy keys"},
       {"sni", "Which certificate a TLS client is served"},
   };
   return g;
@@ -147,6 +148,38 @@ const std::vector<Verb>& verbs() {
        EXIT_COMMON "; 4 no such address; 6 invalid address\n"},
       {"ip", "unassign", "Serve addresses with the factory default certificate again", StoreUse::Change,
        setup_ip_unassign, "  applctl ip unassign 192.0.2.10\n", EXIT_COMMON "; 4 no such address; 6 invalid address\n"},
+
+      {"kmip", "configure", "Save the KMIP server settings after testing them (DiscoverVersions + Query)",
+       StoreUse::Write, setup_kmip_configure,
+       "  applctl kmip configure --host kms.example.com --ca kms-ca.pem --client-cert appliance.pem \\\n"
+       "      --client-key appliance.key\n"
+       "  applctl kmip configure --host 192.0.2.20 --port 5696 --ca kms-ca.pem --client-cert appliance.p12 \\\n"
+       "      --passphrase-file p12.pass --username appliance --password-env KMIP_PASSWORD\n"
+       "  applctl kmip configure --host kms.example.com --ca ca.pem --client-cert c.pem --no-test   # server not up yet\n",
+       EXIT_COMMON ";\n  6 unreadable file, wrong passphrase, or a client key that does not match its certificate;\n"
+       "  7 the server cannot be reached, its certificate does not verify, or it refused the test (nothing saved)\n"},
+      {"kmip", "create-key", "Create an AES key on the KMIP server and activate it; prints its unique identifier",
+       StoreUse::None, setup_kmip_create_key,
+       "  applctl kmip create-key --name appliance-data --bits 256\n"
+       "  uid=$(applctl kmip create-key --bits 128)\n",
+       EXIT_COMMON "; 4 KMIP is not configured; 7 the server cannot be reached or refused\n"},
+      {"kmip", "destroy-key", "Revoke (when active) and destroy a key on the KMIP server", StoreUse::None,
+       setup_kmip_destroy_key, "  applctl kmip destroy-key 42\n",
+       EXIT_COMMON "; 4 no such key, or KMIP is not configured; 5 the key encrypts this store;\n"
+       "  7 the server cannot be reached or refused\n"},
+      {"kmip", "get-key", "Prove a key is retrievable and show its metadata; the key bytes only with --reveal",
+       StoreUse::None, setup_kmip_get_key,
+       "  applctl kmip get-key 42\n"
+       "  applctl --json kmip get-key 42 --reveal | jq -r .key_hex > key.hex\n",
+       EXIT_COMMON "; 4 no such key, or KMIP is not configured;\n"
+       "  5 --reveal on a terminal without a confirmation, or the object has no key bytes;\n"
+       "  7 the server cannot be reached or refused\n"},
+      {"kmip", "status", "The KMIP settings (never their secrets), the last test and the encryption state",
+       StoreUse::None, setup_kmip_status, "  applctl kmip status\n  applctl --json kmip status | jq .configured\n",
+       EXIT_COMMON "\n"},
+      {"kmip", "test", "Connect with the saved settings: DiscoverVersions + Query; versions, operations, vendor",
+       StoreUse::None, setup_kmip_test, "  applctl kmip test\n  applctl --json kmip test | jq .versions\n",
+       EXIT_COMMON "; 4 KMIP is not configured; 7 the server cannot be reached, does not verify or refused\n"},
 
       {"sni", "resolve", "Which certificate a client asking for HOSTNAME (on ADDR) is served, and by which rule",
        StoreUse::Read, setup_sni_resolve,

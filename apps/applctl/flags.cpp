@@ -45,11 +45,11 @@ void refuse_existing(const std::string& path, bool force) {
 
 namespace {
 
-std::optional<std::string> prompt_tty(const std::string& prompt) {
+std::optional<std::string> prompt_tty(const std::string& prompt, bool echo = false) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   termios old{};
-  const bool is_term = ::tcgetattr(fd, &old) == 0;
+  const bool is_term = !echo && ::tcgetattr(fd, &old) == 0;
   if (is_term) {
     termios quiet = old;
     quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
@@ -60,7 +60,7 @@ std::optional<std::string> prompt_tty(const std::string& prompt) {
   std::string line;
   char c = 0;
   while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
-  (void)!::write(fd, "\n", 1);
+  if (!echo) (void)!::write(fd, "\n", 1);  // the user's newline was not echoed
   if (is_term) ::tcsetattr(fd, TCSAFLUSH, &old);
   ::close(fd);
   if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -68,6 +68,11 @@ std::optional<std::string> prompt_tty(const std::string& prompt) {
 }
 
 }  // namespace
+
+bool confirm_on_tty(const std::string& question) {
+  auto answer = prompt_tty(question + " [y/N]", true);
+  return answer && (*answer == "y" || *answer == "Y" || *answer == "yes");
+}
 
 std::function<std::optional<std::string>()> SecretSource::getter(std::string prompt, bool confirm) const {
   return [file = file, env = env, prompt = std::move(prompt), confirm]() -> std::optional<std::string> {

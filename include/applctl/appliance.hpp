@@ -102,7 +102,8 @@ struct StatusResult {
   std::optional<CertSummary> factory;
   std::vector<IpView> ips;
   std::optional<CertRow> soonest_expiry;
-  bool kmip_configured = false;
+  bool kmip_configured = false;  // STORE/kmip.json exists
+  std::string kmip_server;       // its "host:port"
   bool encrypted = false;
 };
 

@@ -1,5 +1,7 @@
-// A process in the background for the server tests (serve, probe against s_server): stdout and
-// stderr to files, every wait bounded, killed when it goes out of scope.
+// A process in the background for the server tests (serve, probe against s_server, PyKMIP's
+// server): stdout and stderr to files, every wait bounded, killed when it goes out of scope.
+// With Group::Own it leads a process group of its own, and stopping it also kills whatever it
+// started (PyKMIP's server leaves two children behind when only it is killed).
 #pragma once
 
 #include <arpa/inet.h>
@@ -16,7 +18,17 @@ namespace clitest {
 
 class Background {
  public:
-  explicit Background(const std::vector<std::string>& argv, const fs::path& stdin_path = "/dev/null") {
+  enum class Group { Inherit, Own };
+
+  explicit Background(const std::vector<std::string>& argv, const fs::path& stdin_path = "/dev/null",
+                      Group group = Group::Inherit)
+      : own_group_(group == Group::Own) {
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    if (own_group_) {
+      posix_spawnattr_setpgroup(&attr, 0);
+      posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, stdin_path.c_str(), O_RDONLY, 0);
@@ -25,14 +37,17 @@ class Background {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    int rc = posix_spawnp(&pid_, args[0], &fa, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    group_ = own_group_ && rc == 0 ? pid_ : 0;
     REQUIRE(rc == 0);
   }
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
   ~Background() {
     if (pid_ > 0) stop(SIGKILL);
+    kill_group();
   }
 
   std::string out() const { return slurp(dir_ / "out"); }
@@ -65,13 +80,20 @@ class Background {
     return wait_until([&](const std::string& o, const std::string&) { return o.find(needle) != std::string::npos; },
                       limit);
   }
-  // Sends sig and waits (at most 10 s, then SIGKILL) for the exit code: 128 + signal if killed,
-  // -1 if it did not stop in time.
-  int stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return code_;
+  // Sends sig and waits (at most `grace`, then SIGKILL) for the exit code: 128 + signal if
+  // killed, -1 if it did not stop in time. With its own group, the rest of the group is killed
+  // afterwards.
+  int stop(int sig = SIGTERM, std::chrono::milliseconds grace = std::chrono::seconds(10)) {
+    if (pid_ <= 0) {
+      kill_group();
+      return code_;
+    }
     ::kill(pid_, sig);
-    for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10); std::chrono::steady_clock::now() < end;) {
-      if (!running()) return code_;
+    for (auto end = std::chrono::steady_clock::now() + grace; std::chrono::steady_clock::now() < end;) {
+      if (!running()) {
+        kill_group();
+        return code_;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     ::kill(pid_, SIGKILL);
@@ -79,12 +101,20 @@ class Background {
     ::waitpid(pid_, &status, 0);
     pid_ = 0;
     code_ = -1;
+    kill_group();
     return code_;
   }
 
  private:
+  void kill_group() {
+    if (group_ > 0) ::kill(-group_, SIGKILL);
+    group_ = 0;
+  }
+
   TempDir dir_;
+  bool own_group_ = false;
   pid_t pid_ = 0;
+  pid_t group_ = 0;
   int code_ = -1;
 };
 

@@ -1,0 +1,100 @@
+// The appliance's KMIP services (seed 003): configure and test the connection to the KMIP
+// server ("save and test"), create, read and destroy keys on it, and report the state. Each
+// takes a typed request and returns a typed result; the CLI only parses and renders.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "applctl/codec.hpp"
+#include "applctl/kmip.hpp"
+#include "applctl/kmip_config.hpp"
+#include "applctl/store.hpp"
+
+namespace applctl {
+
+// A secret from a file, the environment or a prompt; nullopt when none was given.
+using SecretFn = std::function<std::optional<std::string>()>;
+
+struct KmipConfigureRequest {
+  std::string host;
+  int port = 5696;
+  std::string ca_file;
+  std::string client_cert_file;
+  std::string client_key_file;    // "": the key is in client_cert_file (PEM or PKCS#12)
+  PassphraseFn passphrase;        // of an encrypted client key or PKCS#12
+  bool passphrase_given = false;  // from a file or the environment, not a prompt
+  std::string username;           // "": no Credential
+  SecretFn password;              // asked once, only with a username
+  int timeout_seconds = 10;
+  bool test = true;               // false: save without connecting (--no-test)
+};
+
+struct KmipTestResult {
+  std::string server;                 // "host:port"
+  std::string tls;                    // "TLSv1.2, AES128-SHA256"
+  kmip::Version version;              // negotiated
+  std::vector<kmip::Version> versions;  // the server's, of those applctl proposed
+  kmip::ServerInfo info;              // Query: operations, objects, vendor
+  std::optional<kmip::Version> saved_version;  // what the settings held before this test
+};
+
+struct KmipConfigureResult {
+  std::string server;
+  std::string client_subject;  // of the client certificate
+  std::string username;
+  std::optional<KmipTestResult> test;  // none with --no-test
+  std::vector<std::string> warnings;
+};
+
+// Reads and checks every input (the CA parses, the client key matches its certificate:
+// BadInput naming the file), then connects and runs DiscoverVersions + Query (Remote on failure,
+// and nothing is saved), then saves the settings and one audit row. Creates the store as
+// `init` does.
+KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& request);
+
+// DiscoverVersions + Query with the saved settings; records the outcome (kmip-test.json).
+KmipTestResult test_kmip(const std::filesystem::path& store_dir);
+
+// Create (AES, Encrypt|Decrypt, the name if any) + Activate; the new key's unique identifier. A
+// key that cannot be activated is destroyed again.
+std::string create_kmip_key(const std::filesystem::path& store_dir, const kmip::AesKeySpec& spec);
+
+struct KmipKeyResult {
+  kmip::KeyAttributes attributes;  // algorithm, length, state, names
+  std::string format;              // key format the server returned
+  std::optional<kmip::SecretBytes> key;  // only when asked for
+};
+// Get (the key is retrievable) + Get Attributes. NotFound when the server has no such key.
+KmipKeyResult get_kmip_key(const std::filesystem::path& store_dir, const std::string& uid, bool reveal);
+
+struct KmipDestroyResult {
+  bool revoked = false;  // it was active, so it was revoked first
+};
+// Revoke (when active) + Destroy. Refused (exit 5) for the key that encrypts the store.
+KmipDestroyResult destroy_kmip_key(const std::filesystem::path& store_dir, const std::string& uid);
+
+// What `kmip status` shows: the settings without their secrets.
+struct KmipStatus {
+  bool configured = false;
+  std::string host;
+  int port = 0;
+  std::string server;  // "host:port"
+  std::string username;
+  int timeout_seconds = 0;
+  std::optional<kmip::Version> version;
+  UnixTime configured_at = 0;
+  std::vector<std::string> ca_subjects;
+  std::string client_subject;
+  std::string client_fingerprint_sha256;
+  UnixTime client_not_after = 0;
+  bool encrypted = false;
+  std::string key_unique_identifier;  // of the key that encrypts the store
+  std::optional<KmipTestRecord> last_test;
+};
+KmipStatus kmip_status(const std::filesystem::path& store_dir);
+
+}  // namespace applctl

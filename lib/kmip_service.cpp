@@ -1,0 +1,293 @@
+// KMIP configuration ("save and test"), connection test, key operations and status.
+#include "applctl/kmip_service.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+
+#include "applctl/appliance.hpp"
+#include "applctl/certificate.hpp"
+#include "applctl/error.hpp"
+#include "applctl/names.hpp"
+
+namespace applctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The passphrase asked at most once for both files (a TTY prompt is not repeated), wiped at the end.
+class OncePassphrase {
+ public:
+  explicit OncePassphrase(PassphraseFn source) : source_(std::move(source)) {}
+  OncePassphrase(const OncePassphrase&) = delete;
+  OncePassphrase& operator=(const OncePassphrase&) = delete;
+  ~OncePassphrase() {
+    if (value_ && *value_) OPENSSL_cleanse((*value_)->data(), (*value_)->size());
+  }
+  PassphraseFn fn() {
+    return [this]() -> std::optional<std::string> {
+      if (!value_) value_ = source_ ? source_() : std::nullopt;
+      return *value_;  // a copy: decode_any wipes it after use
+    };
+  }
+
+ private:
+  PassphraseFn source_;
+  std::optional<std::optional<std::string>> value_;
+};
+
+Decoded decode_file(const std::string& path, const PassphraseFn& passphrase, bool given) {
+  Bytes data = read_file(path);
+  Decoded d = decode_any(data, path, passphrase, given);
+  OPENSSL_cleanse(data.data(), data.size());
+  return d;
+}
+
+std::string pem_of(const std::vector<Bytes>& certs) {
+  std::string out;
+  for (const auto& der : certs) out += pem_encode(der, "CERTIFICATE");
+  return out;
+}
+
+// The CA file: at least one certificate, nothing else needed.
+std::string read_ca(const std::string& path) {
+  Decoded d = decode_file(path, {}, false);
+  if (d.certificates.empty())
+    fail(ErrorKind::BadInput, fmt::format("cannot read the CA certificate '{}': it holds no certificate", path),
+         "give the PEM or DER certificate of the CA that issued the KMIP server's certificate");
+  return pem_of(d.certificates);
+}
+
+struct ClientIdentity {
+  std::vector<Bytes> chain;  // the client certificate first
+  std::string key_pem;
+  CertInfo info;
+  ~ClientIdentity() { OPENSSL_cleanse(key_pem.data(), key_pem.size()); }
+};
+
+// The client certificate and the key that matches it, from one file or two.
+ClientIdentity read_client_identity(const KmipConfigureRequest& r) {
+  OncePassphrase pass(r.passphrase);
+  Decoded certs = decode_file(r.client_cert_file, pass.fn(), r.passphrase_given);
+  if (certs.certificates.empty())
+    fail(ErrorKind::BadInput,
+         fmt::format("cannot read the client certificate '{}': it holds no certificate", r.client_cert_file));
+  const std::string& key_source = r.client_key_file.empty() ? r.client_cert_file : r.client_key_file;
+  std::vector<PrivateKey> keys =
+      r.client_key_file.empty() ? certs.keys : decode_file(r.client_key_file, pass.fn(), r.passphrase_given).keys;
+  if (keys.empty())
+    fail(ErrorKind::BadInput, fmt::format("no private key for the client certificate in '{}'", key_source),
+         "give the key with --client-key FILE (PEM, DER or encrypted PKCS#8 with --passphrase-file)");
+  for (const auto& key : keys)
+    for (std::size_t i = 0; i < certs.certificates.size(); ++i) {
+      CertInfo info = inspect_certificate(certs.certificates[i]);
+      if (info.spki_sha256 != key.spki_sha256()) continue;
+      ClientIdentity id;
+      id.chain.push_back(certs.certificates[i]);
+      for (std::size_t j = 0; j < certs.certificates.size(); ++j)
+        if (j != i) id.chain.push_back(certs.certificates[j]);
+      id.key_pem = encode_pkcs8_plain_pem(key);
+      id.info = std::move(info);
+      return id;
+    }
+  fail(ErrorKind::BadInput,
+       fmt::format("the key in '{}' does not match the client certificate in '{}'", key_source, r.client_cert_file),
+       "give the private key that belongs to the client certificate");
+}
+
+// The host as it is connected to and checked: "[2001:db8::1]" loses its brackets.
+std::string check_host(const std::string& host) {
+  std::string h = host.size() > 2 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
+  if (h.empty() || h.find_first_of(" \t\r\n/[]") != std::string::npos ||
+      (h.find(':') != std::string::npos && !canonical_ip(h)))
+    fail(ErrorKind::BadInput, fmt::format("invalid KMIP server host '{}'", printable(host)),
+         "give a host name or an IP address, e.g. --host kms.example.com");
+  return h;
+}
+
+// A client with a protocol version: the saved one, else negotiated now.
+kmip::Client connect(const KmipConfig& config) {
+  kmip::Client c(config.client_settings());
+  if (!config.version) c.negotiate();
+  return c;
+}
+
+KmipTestResult run_test(const KmipConfig& config) {
+  kmip::Client c(config.client_settings());
+  KmipTestResult r;
+  r.server = c.server();
+  r.tls = c.tls();
+  r.versions = c.negotiate();
+  r.version = c.version();
+  r.info = c.query();
+  r.saved_version = config.version;
+  return r;
+}
+
+KmipTestRecord record_of(const KmipTestResult& t) {
+  KmipTestRecord rec;
+  rec.time = now();
+  rec.server = t.server;
+  rec.ok = true;
+  rec.version = t.version.str();
+  for (const auto& v : t.versions) rec.versions.push_back(v.str());
+  rec.vendor = t.info.vendor;
+  return rec;
+}
+
+}  // namespace
+
+KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) {
+  KmipConfig config;
+  config.host = check_host(r.host);
+  config.port = r.port;
+  config.timeout_seconds = r.timeout_seconds;
+  config.ca_pem = read_ca(r.ca_file);
+  ClientIdentity id = read_client_identity(r);
+  config.client_cert_pem = pem_of(id.chain);
+  config.client_key_pem = id.key_pem;
+  KmipConfigureResult result;
+  result.server = config.server();
+  result.client_subject = id.info.subject;
+  const UnixTime t = now();
+  if (t > id.info.not_after)
+    result.warnings.push_back(fmt::format("the client certificate expired on {}", format_rfc3339(id.info.not_after)));
+  else if (t < id.info.not_before)
+    result.warnings.push_back(fmt::format("the client certificate is not valid before {}", format_rfc3339(id.info.not_before)));
+  if (!r.username.empty()) {
+    std::optional<std::string> password = r.password ? r.password() : std::nullopt;
+    config.credential = kmip::Credential(r.username, password.value_or(""));
+    if (password) OPENSSL_cleanse(password->data(), password->size());
+    else result.warnings.push_back(fmt::format("no password for user '{}': the Credential carries the user name only", r.username));
+    result.username = r.username;
+  }
+
+  if (r.test) {
+    result.test = run_test(config);
+    config.version = result.test->version;
+  } else {
+    result.warnings.push_back("saved without testing the connection: run applctl kmip test");
+  }
+
+  // Saved only now: a failed check or test above left nothing behind.
+  ensure_initialized(store);
+  const fs::path dir = store.dir();
+  auto tx = store.write("kmip configure");  // the store's write lock also serializes configures
+  std::optional<KmipConfig> previous;
+  try {
+    previous = load_kmip_config(dir);
+  } catch (const Error&) {
+    // A damaged file is what a new configure replaces.
+  }
+  if (previous) config.encryption_key_uid = previous->encryption_key_uid;  // an encrypted store stays readable
+  config.configured_at = t;
+  tx.touch("kmip:" + config.server());
+  save_kmip_config(dir, config);
+  try {
+    tx.commit();
+  } catch (...) {
+    restore_kmip_config(dir, previous);
+    throw;
+  }
+  if (result.test) save_kmip_test(dir, record_of(*result.test));
+  return result;
+}
+
+KmipTestResult test_kmip(const fs::path& store_dir) {
+  const KmipConfig config = require_kmip_config(store_dir);
+  try {
+    KmipTestResult r = run_test(config);
+    save_kmip_test(store_dir, record_of(r));
+    return r;
+  } catch (const Error& e) {
+    KmipTestRecord rec;
+    rec.time = now();
+    rec.server = config.server();
+    rec.error = e.what();
+    save_kmip_test(store_dir, rec);
+    throw;
+  }
+}
+
+std::string create_kmip_key(const fs::path& store_dir, const kmip::AesKeySpec& spec) {
+  if (spec.bits != 128 && spec.bits != 256)
+    fail(ErrorKind::BadInput, fmt::format("invalid key length {}: AES keys here are 128 or 256 bits", spec.bits));
+  const KmipConfig config = require_kmip_config(store_dir);
+  kmip::Client c = connect(config);
+  const std::string uid = c.create_aes_key(spec);
+  try {
+    c.activate(uid);
+  } catch (const Error& e) {
+    std::string cleanup = "it was destroyed again";
+    try {
+      c.destroy(uid);
+    } catch (const Error&) {
+      cleanup = "it is still on the server, pre-active";
+    }
+    fail(ErrorKind::Remote, fmt::format("created key '{}' but could not activate it ({}): {}", uid, cleanup, e.what()));
+  }
+  return uid;
+}
+
+KmipKeyResult get_kmip_key(const fs::path& store_dir, const std::string& uid, bool reveal) {
+  const KmipConfig config = require_kmip_config(store_dir);
+  kmip::Client c = connect(config);
+  kmip::KeyObject object = c.get(uid);
+  KmipKeyResult r;
+  r.attributes = c.get_attributes(uid);
+  if (r.attributes.object_type.empty()) r.attributes.object_type = object.object_type;
+  if (r.attributes.algorithm.empty()) r.attributes.algorithm = object.algorithm;
+  if (r.attributes.length == 0) r.attributes.length = object.length;
+  r.format = object.format;
+  if (reveal) {
+    if (object.key.size() == 0)
+      fail(ErrorKind::Refused, fmt::format("KMIP object '{}' is a {}, not a symmetric key: no key bytes to reveal",
+                                           printable(uid), object.object_type));
+    r.key = std::move(object.key);
+  }
+  return r;
+}
+
+KmipDestroyResult destroy_kmip_key(const fs::path& store_dir, const std::string& uid) {
+  const KmipConfig config = require_kmip_config(store_dir);
+  if (!config.encryption_key_uid.empty() && uid == config.encryption_key_uid)
+    fail(ErrorKind::Refused, fmt::format("key '{}' encrypts this store: destroying it would lose the store", printable(uid)),
+         "run applctl kmip decrypt first");
+  kmip::Client c = connect(config);
+  KmipDestroyResult r;
+  if (c.get_attributes(uid).state_value == kmip::kStateActive) {
+    c.revoke(uid);
+    r.revoked = true;
+  }
+  c.destroy(uid);
+  return r;
+}
+
+KmipStatus kmip_status(const fs::path& store_dir) {
+  KmipStatus s;
+  auto config = load_kmip_config(store_dir);
+  if (!config) return s;
+  s.configured = true;
+  s.host = config->host;
+  s.port = config->port;
+  s.server = config->server();
+  if (config->credential) s.username = config->credential->username;
+  s.timeout_seconds = config->timeout_seconds;
+  s.version = config->version;
+  s.configured_at = config->configured_at;
+  Decoded ca = decode_any(as_bytes(config->ca_pem), "the saved KMIP CA", {});
+  for (const auto& der : ca.certificates) s.ca_subjects.push_back(inspect_certificate(der).subject);
+  Decoded client = decode_any(as_bytes(config->client_cert_pem), "the saved KMIP client certificate", {});
+  if (!client.certificates.empty()) {
+    CertInfo info = inspect_certificate(client.certificates.front());
+    s.client_subject = info.subject;
+    s.client_fingerprint_sha256 = info.fingerprint_sha256;
+    s.client_not_after = info.not_after;
+  }
+  s.key_unique_identifier = config->encryption_key_uid;
+  s.encrypted = !s.key_unique_identifier.empty();
+  s.last_test = load_kmip_test(store_dir);
+  return s;
+}
+
+}  // namespace applctl

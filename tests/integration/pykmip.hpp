@@ -1,0 +1,138 @@
+// TEST HELPER: PyKMIP's server (Debian python3-pykmip 0.10) as the KMIP peer, and a test PKI for
+// it made with the openssl CLI, as ../shared/spec/servers.md A.1 describes:
+//
+//   ca            "applctl test CA"           issues everything below
+//   server        CN=localhost, SAN IP:127.0.0.1 DNS:localhost, serverAuth
+//   client        CN=alice, clientAuth (the KMIP user that owns what it creates)
+//   client.pem    client.crt + client.key in one file
+//   other_ca      "Unrelated CA", and stranger.crt/.key: a client it issued (PyKMIP refuses it)
+//   wrong.key     an RSA key that belongs to no certificate
+//   elsewhere     CN=elsewhere, SAN DNS:elsewhere.example only, by ca (a name applctl must refuse)
+//
+// The server listens on a free port of 127.0.0.1 with everything in its own temporary directory
+// (config, log at DEBUG, database, an empty policy directory); it runs in a process group of its
+// own, stopped with SIGINT, 3 s of grace, then SIGKILL of the whole group (and killed after 15
+// minutes whatever happens to the test).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "cli/background.hpp"
+#include "cli/test_pki.hpp"
+
+namespace kmiptest {
+
+using clitest::Background;
+using clitest::openssl_ok;
+using clitest::TempDir;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline constexpr const char* kPyKmipServer = "/usr/bin/pykmip-server";
+
+class KmipPki {
+ public:
+  std::string operator/(const std::string& name) const { return (dir_.path / name).string(); }
+  const fs::path& dir() const { return dir_.path; }
+
+  static const KmipPki& get() {
+    static const KmipPki pki;
+    return pki;
+  }
+
+ private:
+  TempDir dir_;
+  std::string p(const std::string& n) const { return (dir_.path / n).string(); }
+
+  void ca(const std::string& name, const std::string& cn) const {
+    openssl_ok({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".crt"),
+                "-days", "3650", "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign"});
+  }
+  void leaf(const std::string& name, const std::string& cn, const std::string& ca_name, const std::string& ext) const {
+    clitest::spit(dir_.path / (name + ".ext"), ext);
+    openssl_ok({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".csr"), "-subj",
+                "/CN=" + cn});
+    openssl_ok({"x509", "-req", "-in", p(name + ".csr"), "-CA", p(ca_name + ".crt"), "-CAkey", p(ca_name + ".key"),
+                "-CAcreateserial", "-days", "825", "-extfile", p(name + ".ext"), "-out", p(name + ".crt")});
+  }
+
+  KmipPki() {
+    const std::string common = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
+    ca("ca", "applctl test CA");
+    ca("other_ca", "Unrelated CA");
+    leaf("server", "localhost", "ca", common + "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    leaf("client", "alice", "ca", common + "extendedKeyUsage=clientAuth\n");
+    leaf("stranger", "mallory", "other_ca", common + "extendedKeyUsage=clientAuth\n");
+    leaf("elsewhere", "elsewhere", "ca", common + "extendedKeyUsage=serverAuth\nsubjectAltName=DNS:elsewhere.example\n");
+    openssl_ok({"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", p("wrong.key")});
+    clitest::spit(dir_.path / "client.pem", clitest::slurp(p("client.crt")) + clitest::slurp(p("client.key")));
+  }
+};
+
+class PyKmipServer {
+ public:
+  explicit PyKmipServer(const KmipPki& pki) {
+    INFO("pykmip-server: install python3-pykmip (scripts/setup)");
+    REQUIRE(::access(kPyKmipServer, X_OK) == 0);
+    fs::create_directories(dir_ / "policies");
+    // A port taken between free_port() and the server's bind is tried again with another.
+    for (int attempt = 0; attempt < 3 && !proc_; ++attempt) start(pki);
+    INFO("the server did not start; its log:\n" << log() << "\nstderr:\n" << (proc_ ? proc_->err() : ""));
+    REQUIRE(proc_);
+  }
+  ~PyKmipServer() { stop(); }
+  PyKmipServer(const PyKmipServer&) = delete;
+  PyKmipServer& operator=(const PyKmipServer&) = delete;
+
+  int port() const { return port_; }
+  std::string log() const { return clitest::slurp(dir_ / "server.log"); }
+  // SIGINT, 3 s of grace, then the whole process group.
+  void stop() {
+    if (proc_) proc_->stop(SIGINT, 3s);
+    proc_.reset();
+  }
+
+  // One server for every test of the process (ctest runs each test case as its own process).
+  static PyKmipServer& shared() {
+    static PyKmipServer server(KmipPki::get());
+    return server;
+  }
+
+ private:
+  void start(const KmipPki& pki) {
+    port_ = clitest::free_port();
+    const std::string d = dir_.path.string();
+    clitest::spit(dir_ / "server.conf", "[server]\nhostname=127.0.0.1\nport=" + std::to_string(port_) +
+                                            "\ncertificate_path=" + pki / "server.crt" + "\nkey_path=" + pki / "server.key" +
+                                            "\nca_path=" + pki / "ca.crt" +
+                                            "\nauth_suite=TLS1.2\nenable_tls_client_auth=True\npolicy_path=" + d +
+                                            "/policies\nlogging_level=DEBUG\ndatabase_path=" + d + "/kmip.db\n");
+    // timeout(1) leads the group and passes SIGINT on to it; should this test process die without
+    // stopping the server, it kills the whole group after 15 minutes.
+    auto proc = std::make_unique<Background>(
+        std::vector<std::string>{"timeout", "-s", "KILL", "900", kPyKmipServer, "-f", d + "/server.conf", "-l",
+                                 d + "/server.log"},
+        "/dev/null", Background::Group::Own);
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < end && proc->running()) {
+      // Logged right after listen(2).
+      if (log().find("Starting connection service") != std::string::npos) {
+        proc_ = std::move(proc);
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    proc->stop(SIGINT, 3s);
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  std::unique_ptr<Background> proc_;
+};
+
+}  // namespace kmiptest
