@@ -329,9 +329,24 @@ TEST_CASE("kmip create-key, get-key and destroy-key against PyKMIP", "[integrati
   // Without a name: the key has none.
   nlohmann::json created = a.json({"kmip", "create-key"});
   CHECK(created["length"] == 256);
-  nlohmann::json meta = a.json({"kmip", "get-key", created["unique_identifier"]});
+  const std::string uid = created["unique_identifier"];
+  nlohmann::json meta = a.json({"kmip", "get-key", uid});
   CHECK(meta["name"].is_null());
   CHECK(meta["names"].empty());
+
+  // On a terminal (script(1) gives the command a pseudo-terminal), --reveal asks first.
+  const std::string key_hex = a.json({"kmip", "get-key", uid, "--reveal"})["key_hex"];
+  auto on_tty = [&](const std::string& answer) {
+    const std::string cmd = std::string(APPLCTL_BIN) + " --store " + a.store.string() + " kmip get-key " + uid + " --reveal";
+    return clitest::run_process({"script", "-qec", cmd, "/dev/null"}, {}, answer + "\n");
+  };
+  Result no = on_tty("n");
+  CHECK(no.code == 5);
+  CHECK(has(no.out, "Print the secret key bytes"));
+  CHECK(!has(no.out, key_hex));
+  Result yes = on_tty("y");
+  CHECK(yes.code == 0);
+  CHECK(has(yes.out, key_hex));
 }
 
 TEST_CASE("kmip: the Credential is sent, and no secret reaches an output, a log or the audit log",
