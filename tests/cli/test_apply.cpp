@@ -102,7 +102,7 @@ TEST_CASE("apply: the example file on an empty store, checked with list, status 
   CHECK(has(human.out, "no changes"));
 }
 
-TEST_CASE("apply: an edit plans exactly that change; --dry-run changes nothing", "[cli][apply]") {
+TEST_CASE("apply: an edit plans exactly that change, --dry-run changes nothing", "[cli][apply]") {
   ExampleDir ex;
   Appliance a;
   a.env["CORP_P12_PASS"] = "corp pass";

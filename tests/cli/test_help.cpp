@@ -205,7 +205,7 @@ bool on_path(const std::string& program) {
 
 }  // namespace
 
-TEST_CASE("applctl --version prints its name and version; no arguments is a usage error", "[cli][help]") {
+TEST_CASE("applctl --version prints its name and version, no arguments is a usage error", "[cli][help]") {
   Result v = applctl({"--version"});
   CHECK(v.code == 0);
   CHECK(std::regex_match(v.out, std::regex(R"(applctl \d+\.\d+\.\d+\S*\n?)")));

@@ -464,7 +464,7 @@ TEST_CASE("several files are one transaction: one bad file and nothing is import
 
 // cli.md: a failing command changes nothing; on a store that does not exist yet, that means it
 // stays absent.
-TEST_CASE("cert import with a missing store creates it; a failed first import leaves no store",
+TEST_CASE("cert import with a missing store creates it, a failed first import leaves no store",
           "[cli][import]") {
   const auto& pki = test_pki();
   Appliance a;
@@ -497,7 +497,7 @@ TEST_CASE("cert list, cert show and chain show agree on chain-incomplete", "[cli
   CHECK(warning_codes(by_fingerprint(list, fp)).count("chain-incomplete") == 0);
 }
 
-TEST_CASE("one PEM file with two certificates and their keys in other encodings; --name", "[cli][import]") {
+TEST_CASE("one PEM file with two certificates and their keys in other encodings, --name", "[cli][import]") {
   const auto& pki = test_pki();
   Appliance a;
   fs::path pkcs1 = a.dir / "rsa.pem", sec1 = a.dir / "ec.pem";

@@ -255,7 +255,7 @@ TEST_CASE("serve sends the chain its chain mode says, and sees chain set without
   CHECK(s.proc().err().find("reloaded the store (the store changed)") != std::string::npos);
 }
 
-TEST_CASE("serve: ip assign then SIGHUP serves the new certificate; open connections finish", "[cli][serve]") {
+TEST_CASE("serve: ip assign then SIGHUP serves the new certificate, open connections finish", "[cli][serve]") {
   Appliance a;
   populate(a);
   REQUIRE(a.run({"ip", "add", "127.0.0.2"}).code == 0);

@@ -76,7 +76,7 @@ std::string fp_of(const std::string& pki_base) { return Pki::get().fingerprint(p
 
 // ---- init and the certificate verbs --------------------------------------------------------
 
-TEST_CASE("init_appliance makes the factory default once; hostnames can change", "[service]") {
+TEST_CASE("init_appliance makes the factory default once, hostnames can change", "[service]") {
   TempDir tmp;
   Store store = Store::open(tmp.path(), Store::Mode::ReadWrite);
   InitResult first = init_appliance(store, {{"appl.example.com", "APPL.example.com", "b.example.com"}});
@@ -130,7 +130,7 @@ TEST_CASE("ensure_initialized creates the factory default in a new store", "[ser
   CHECK(st.default_cert->row.friendly_name == kFactoryName);
 }
 
-TEST_CASE("create_self_signed stores the certificate and its key; duplicates are refused", "[service]") {
+TEST_CASE("create_self_signed stores the certificate and its key, duplicates are refused", "[service]") {
   Fixture f;
   CertSummary web = create_self_signed(f.store, self_signed("web", "www.example.com", {"api.example.com"}));
   CHECK(web.row.friendly_name == "web");
@@ -262,7 +262,7 @@ TEST_CASE("check_certificates: statuses per certificate and whether anything nee
 
 // ---- requests -----------------------------------------------------------------------------------
 
-TEST_CASE("create_request and show_request give the same PEM; remove_request takes its unused key", "[service]") {
+TEST_CASE("create_request and show_request give the same PEM, remove_request takes its unused key", "[service]") {
   Fixture f;
   CsrRequest req;
   req.name = "shop";
