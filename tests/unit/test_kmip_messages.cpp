@@ -11,6 +11,8 @@
 #include "applctl/error.hpp"
 #include "applctl/kmip.hpp"
 
+#include "from_hex.hpp"
+
 namespace {
 
 using applctl::Bytes;
@@ -18,22 +20,7 @@ using applctl::Error;
 using applctl::ErrorKind;
 using namespace applctl::kmip;
 
-Bytes from_hex(const std::string& text) {
-  Bytes out;
-  int nibble = -1;
-  for (char c : text) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) continue;
-    int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
-    if (nibble < 0) {
-      nibble = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(nibble * 16 + v));
-      nibble = -1;
-    }
-  }
-  REQUIRE(nibble < 0);
-  return out;
-}
+using unit_hex::from_hex;
 
 // Test Cases 1.1, 16.1, time 0: Discover Versions with no versions; and its response (1.1, 1.0).
 const char* kDiscoverNone =

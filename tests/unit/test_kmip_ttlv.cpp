@@ -9,6 +9,8 @@
 #include "applctl/error.hpp"
 #include "applctl/kmip_ttlv.hpp"
 
+#include "from_hex.hpp"
+
 namespace {
 
 using applctl::Bytes;
@@ -16,23 +18,7 @@ using applctl::Error;
 using applctl::ErrorKind;
 using namespace applctl::kmip;
 
-// "42 00 20 | 02 | ..." as in the specification: hex digits, anything else ignored.
-Bytes from_hex(const std::string& text) {
-  Bytes out;
-  int nibble = -1;
-  for (char c : text) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) continue;
-    int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10;
-    if (nibble < 0) {
-      nibble = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(nibble * 16 + v));
-      nibble = -1;
-    }
-  }
-  REQUIRE(nibble < 0);
-  return out;
-}
+using unit_hex::from_hex;
 
 std::string error_of(const Bytes& data, const DecodeLimits& limits = {}) {
   try {
