@@ -2,6 +2,7 @@
 // certificates beside it (or embedded): keys only inside passphrase-encrypted PKCS#12 files.
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <set>

@@ -72,7 +72,6 @@ void setup_export_config(CLI::App& app, Runner& run) {
     if (!o->dir.empty()) request.dir = o->dir;
     request.passphrase.env = o->passphrase.env;
     if (!o->passphrase.file.empty()) request.passphrase.file = std::filesystem::absolute(o->passphrase.file).string();
-    request.force = o->force;
     ExportConfigResult r = export_config(ctx.store(), request);
     if (!request.dir) {
       std::cout << r.yaml;

@@ -98,7 +98,6 @@ ApplyResult apply_appliance(Store& store, const ApplyRequest& request);
 struct ExportConfigRequest {
   std::optional<std::filesystem::path> dir;  // none: one self-contained YAML document on stdout
   SecretRef passphrase;                      // required when a certificate has a private key
-  bool force = false;                        // overwrite files in dir
 };
 
 struct ExportedFile {
