@@ -3,8 +3,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include <fmt/format.h>
 
 #include "applctl/error.hpp"
@@ -76,14 +74,7 @@ bool confirm_on_tty(const std::string& question) {
 
 std::function<std::optional<std::string>()> SecretSource::getter(std::string prompt, bool confirm) const {
   return [file = file, env = env, prompt = std::move(prompt), confirm]() -> std::optional<std::string> {
-    if (!file.empty()) return read_secret_line(file);
-    if (!env.empty()) {
-      const char* v = std::getenv(env.c_str());
-      if (v == nullptr)
-        fail(ErrorKind::BadInput, fmt::format("environment variable {} is not set", env),
-             "export it before running applctl, or use --passphrase-file");
-      return std::string(v);
-    }
+    if (!file.empty() || !env.empty()) return resolve_secret({env, file});
     if (::isatty(STDIN_FILENO) == 0) return std::nullopt;  // cron and CI: never prompt
     auto first = prompt_tty(prompt);
     if (first && confirm) {
