@@ -1,12 +1,27 @@
 #include "sqlite.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
+#include "crypt_vfs.hpp"
+
 namespace applctl::sql {
+
+int lock_timeout_ms() {
+  const char* env = std::getenv("APPLCTL_LOCK_TIMEOUT");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    long s = std::strtol(env, &end, 10);
+    if (*end == '\0' && s >= 0 && s <= 86400) return static_cast<int>(s * 1000);
+  }
+  return 30000;
+}
 
 void raise(sqlite3* db, int rc, std::string_view what) {
   const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   int primary = rc & 0xff;
+  const std::string page_failure = detail::take_page_failure();
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     throw Error(ErrorKind::Refused, fmt::format("the store is locked by another applctl process ({})", what),
                 "wait for it to finish, or raise APPLCTL_LOCK_TIMEOUT (seconds)");
@@ -16,6 +31,14 @@ void raise(sqlite3* db, int rc, std::string_view what) {
   if (primary == SQLITE_READONLY)
     throw Error(ErrorKind::Failed, fmt::format("the store is read-only ({}: {})", what, msg),
                 "check the permissions of the store directory and its files");
+  if (rc == SQLITE_IOERR_DATA || (primary == SQLITE_CANTOPEN && !page_failure.empty()))
+    throw Error(ErrorKind::Failed, fmt::format("the encrypted store cannot be read: {}", page_failure.empty() ? msg : page_failure),
+                "the database was altered or damaged: nothing was changed; restore the store from a backup");
+  if (rc == SQLITE_IOERR_WRITE && !page_failure.empty())
+    throw Error(ErrorKind::Failed, fmt::format("the encrypted store cannot be written: {}", page_failure));
+  if (rc == SQLITE_READONLY_DBMOVED)
+    throw Error(ErrorKind::Refused, fmt::format("the store was replaced while this command waited for it ({})", what),
+                "another command (applctl kmip encrypt or decrypt) rewrote it; run this command again");
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
     throw Error(ErrorKind::Failed, fmt::format("the store's database is damaged or not an applctl store ({}: {})", what, msg));
   throw Error(ErrorKind::Failed, fmt::format("store error in {}: {}", what, msg));
@@ -71,10 +94,11 @@ Bytes Stmt::blob(int col) const {
   return Bytes(p, p + sqlite3_column_bytes(stmt_, col));
 }
 
-Db::Db(const std::string& path, int flags) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+Db::Db(const std::string& path, int flags, const char* vfs) {
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
-    std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    std::string msg = detail::take_page_failure();
+    if (msg.empty()) msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw Error(ErrorKind::Failed, fmt::format("cannot open the store database '{}': {}", path, msg));

@@ -16,6 +16,9 @@ namespace applctl::sql {
 
 [[noreturn]] void raise(sqlite3* db, int rc, std::string_view what);
 
+// How long a command waits for another one's lock: APPLCTL_LOCK_TIMEOUT seconds, default 30.
+int lock_timeout_ms();
+
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
@@ -53,7 +56,8 @@ class Stmt {
 
 class Db {
  public:
-  Db(const std::string& path, int flags);
+  // vfs: the name of a registered VFS (the encrypting one), or null for the default.
+  Db(const std::string& path, int flags, const char* vfs = nullptr);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
