@@ -12,6 +12,7 @@
 #include "applctl/error.hpp"
 #include "applctl/kmip_config.hpp"
 #include "applctl/names.hpp"
+#include "applctl/store_crypt.hpp"
 
 namespace applctl {
 
@@ -274,7 +275,8 @@ StatusResult appliance_status(const Store& store) {
   if (auto kmip = load_kmip_config(store.dir())) {
     s.kmip_configured = true;
     s.kmip_server = kmip->server();
-    s.encrypted = !kmip->encryption_key_uid.empty();
+    s.encrypted = store_encrypted(store.dir());
+    if (s.encrypted) s.encryption_key_uid = kmip->encryption_key_uid;
   }
   return s;
 }

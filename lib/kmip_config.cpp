@@ -51,7 +51,8 @@ json to_json(const KmipConfig& c) {
     j["username"] = c.credential->username;
     if (!c.credential->password.empty()) j["password"] = c.credential->password;
   }
-  if (!c.encryption_key_uid.empty()) j["encryption"] = {{"key_unique_identifier", c.encryption_key_uid}};
+  if (!c.encryption_key_uid.empty())
+    j["encryption"] = {{"key_unique_identifier", c.encryption_key_uid}, {"key_check", c.encryption_key_check}};
   return j;
 }
 
@@ -69,7 +70,10 @@ KmipConfig from_json(const json& j) {
   if (j.contains("protocol_version")) c.version = kmip::Version::parse(j.at("protocol_version").get<std::string>());
   if (j.contains("username"))
     c.credential = kmip::Credential(j.at("username").get<std::string>(), j.value("password", std::string()));
-  if (j.contains("encryption")) c.encryption_key_uid = j.at("encryption").at("key_unique_identifier").get<std::string>();
+  if (j.contains("encryption")) {
+    c.encryption_key_uid = j.at("encryption").at("key_unique_identifier").get<std::string>();
+    c.encryption_key_check = j.at("encryption").value("key_check", "");
+  }
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include "applctl/certificate.hpp"
 #include "applctl/error.hpp"
 #include "applctl/names.hpp"
+#include "applctl/store_crypt.hpp"
 
 namespace applctl {
 
@@ -284,8 +285,8 @@ KmipStatus kmip_status(const fs::path& store_dir) {
     s.client_fingerprint_sha256 = info.fingerprint_sha256;
     s.client_not_after = info.not_after;
   }
-  s.key_unique_identifier = config->encryption_key_uid;
-  s.encrypted = !s.key_unique_identifier.empty();
+  s.encrypted = store_encrypted(store_dir);
+  if (s.encrypted) s.key_unique_identifier = config->encryption_key_uid;
   s.last_test = load_kmip_test(store_dir);
   return s;
 }

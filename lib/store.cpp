@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
+#include "crypt_vfs.hpp"
 #include "sqlite.hpp"
+#include "store_crypt.hpp"
 
 namespace applctl {
 
@@ -75,16 +77,6 @@ CREATE INDEX ip_addresses_certificate ON ip_addresses(certificate_id);
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-int lock_timeout_ms() {
-  const char* env = std::getenv("APPLCTL_LOCK_TIMEOUT");
-  if (env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    long s = std::strtol(env, &end, 10);
-    if (*end == '\0' && s >= 0 && s <= 86400) return static_cast<int>(s * 1000);
-  }
-  return 30000;
-}
-
 void make_private_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -100,15 +92,6 @@ void make_private_file(const fs::path& file) {
   if (fd < 0) fail(ErrorKind::Failed, fmt::format("cannot create '{}': {}", file.string(), std::strerror(errno)));
   ::fchmod(fd, 0600);
   ::close(fd);
-}
-
-std::string current_user() {
-  uid_t uid = ::geteuid();
-  struct passwd pw{};
-  struct passwd* out = nullptr;
-  char buf[1024];
-  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out != nullptr) return out->pw_name;
-  return fmt::format("uid:{}", uid);
 }
 
 constexpr int kWalFrames = 64;
@@ -142,10 +125,29 @@ void migrate(sql::Db& db) {
 
 }  // namespace
 
+std::string current_user_name() {
+  uid_t uid = ::geteuid();
+  struct passwd pw{};
+  struct passwd* out = nullptr;
+  char buf[1024];
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &out) == 0 && out != nullptr) return out->pw_name;
+  return fmt::format("uid:{}", uid);
+}
+
 fs::path Store::database_path(const fs::path& dir) { return dir / "applctl.db"; }
 
 Store::Store(Store&&) noexcept = default;
-Store& Store::operator=(Store&&) noexcept = default;
+
+// The connection closes before the VFS it may use is unregistered.
+Store& Store::operator=(Store&& o) noexcept {
+  db_.reset();
+  vfs_ = std::move(o.vfs_);
+  db_ = std::move(o.db_);
+  dir_ = std::move(o.dir_);
+  mode_ = o.mode_;
+  exists_ = o.exists_;
+  return *this;
+}
 Store::~Store() = default;
 
 Store Store::open(const fs::path& dir, Mode mode) {
@@ -182,8 +184,13 @@ void Store::connect() const {
   if (!writable && mode_ == Mode::ReadWrite)
     fail(ErrorKind::Failed, fmt::format("the store '{}' is read-only for this user", dir_.string()),
          "check the permissions of the store directory and its files");
-  auto db = std::make_unique<sql::Db>(file.string(), writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
-  sqlite3_busy_timeout(db->handle(), lock_timeout_ms());
+  // An encrypted database is read through the encrypting VFS, with the key fetched from the KMIP
+  // server now (exit 7 when it cannot be, and nothing changes).
+  if (exists_ && detail::looks_encrypted(file.string())) vfs_ = std::make_unique<detail::CryptVfs>(detail::fetch_store_keys(dir_));
+  auto db = std::make_unique<sql::Db>(file.string(), writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY,
+                                      vfs_ ? vfs_->name() : nullptr);
+  sqlite3_busy_timeout(db->handle(), sql::lock_timeout_ms());
+  if (vfs_) db->exec("PRAGMA temp_store=MEMORY");  // the encrypting VFS opens no temporary files
   if (writable) {
     db->exec("PRAGMA journal_mode=WAL");
     db->exec("PRAGMA synchronous=FULL");
@@ -234,7 +241,7 @@ Transaction::~Transaction() {
 void Transaction::commit() {
   store_->db().prepare("INSERT INTO audit_log(time, user, command, objects) VALUES(?,?,?,?)")
       .bind(1, now())
-      .bind(2, current_user())
+      .bind(2, current_user_name())
       .bind(3, command_)
       .bind(4, nlohmann::json(objects_).dump())
       .run();

@@ -1,4 +1,4 @@
-// applctl kmip configure | test | create-key | get-key | destroy-key | status
+// applctl kmip configure | test | create-key | get-key | destroy-key | encrypt | decrypt | status
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "applctl/kmip_service.hpp"
+#include "applctl/store_crypt.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -186,6 +187,45 @@ void setup_kmip_destroy_key(CLI::App& app, Runner& run) {
     spdlog::info("kmip destroy-key: {}destroyed '{}'", r.revoked ? "revoked and " : "", *uid);
     ctx.emit({{"unique_identifier", *uid}, {"revoked", r.revoked}, {"destroyed", true}},
              fmt::format("destroyed key {}{}\n", *uid, r.revoked ? " (revoked first)" : ""), true);
+    return 0;
+  };
+}
+
+void setup_kmip_encrypt(CLI::App& app, Runner& run) {
+  auto req = std::make_shared<EncryptRequest>();
+  app.add_option("--key", req->key_uid, "Use this existing AES key on the server instead of creating one");
+  app.add_option("--name", req->name, "Name attribute of the key created for the store")->default_val("applctl-store");
+  app.add_option("--bits", req->bits, "AES length of the key created for the store: 128 or 256")
+      ->default_val(256)
+      ->check(CLI::IsMember({128, 256}));
+  run = [req](Context& ctx) {
+    EncryptResult r = encrypt_store(ctx.store_dir(), *req);
+    spdlog::info("kmip encrypt: {} with key '{}' on {}", r.changed ? "encrypted" : "already encrypted", r.unique_identifier, r.server);
+    nlohmann::json doc = {{"changed", r.changed},          {"encrypted", true},
+                          {"unique_identifier", r.unique_identifier}, {"created_key", r.created_key},
+                          {"server", r.server},            {"bytes", r.bytes}};
+    ctx.emit(doc,
+             r.changed ? fmt::format("encrypted the store with {}key {} on {} ({} bytes)\n", r.created_key ? "the new " : "",
+                                     r.unique_identifier, r.server, r.bytes)
+                       : fmt::format("the store is already encrypted with key {}; nothing changed\n", r.unique_identifier),
+             true);
+    return 0;
+  };
+}
+
+void setup_kmip_decrypt(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    DecryptResult r = decrypt_store(ctx.store_dir());
+    spdlog::info("kmip decrypt: {}", r.changed ? "decrypted" : "not encrypted");
+    nlohmann::json doc = {{"changed", r.changed},
+                          {"encrypted", false},
+                          {"unique_identifier", or_null(r.unique_identifier)},
+                          {"bytes", r.bytes}};
+    ctx.emit(doc,
+             r.changed ? fmt::format("decrypted the store ({} bytes); key {} stays on the server until you destroy it\n",
+                                     r.bytes, r.unique_identifier)
+                       : std::string("the store is not encrypted; nothing changed\n"),
+             true);
     return 0;
   };
 }

@@ -56,6 +56,7 @@ void setup_status(CLI::App&, Runner& run) {
         {"kmip",
          {{"configured", s.kmip_configured},
           {"encrypted", s.encrypted},
+          {"key_unique_identifier", s.encrypted ? nlohmann::json(s.encryption_key_uid) : nlohmann::json(nullptr)},
           {"server", s.kmip_server.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.kmip_server)}}},
     };
     Block b;
@@ -70,7 +71,7 @@ void setup_status(CLI::App&, Runner& run) {
                                                               format_rfc3339(s.soonest_expiry->not_after))
                                                 : "-")
         .add("kmip", s.kmip_configured ? "server " + s.kmip_server : "not configured")
-        .add("encrypted at rest", s.encrypted ? "yes" : "no")
+        .add("encrypted at rest", s.encrypted ? fmt::format("yes, key {} on {}", s.encryption_key_uid, s.kmip_server) : "no")
         .add("ip addresses", s.ips.empty() ? "none" : std::to_string(s.ips.size()));
     std::string human = b.str();
     if (!s.ips.empty()) human += "\n" + ip_table.str();

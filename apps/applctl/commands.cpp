@@ -163,10 +163,24 @@ const std::vector<Verb>& verbs() {
        "  applctl kmip create-key --name appliance-data --bits 256\n"
        "  uid=$(applctl kmip create-key --bits 128)\n",
        EXIT_COMMON "; 4 KMIP is not configured; 7 the server cannot be reached or refused\n"},
+      {"kmip", "decrypt", "Turn data at rest encryption off: rewrite the store as a plain database",
+       StoreUse::None, setup_kmip_decrypt,
+       "  applctl kmip decrypt\n"
+       "  applctl kmip decrypt && applctl kmip destroy-key \"$uid\"   # retire the key afterwards\n",
+       EXIT_COMMON " (the store is unchanged); 4 no store, or KMIP is not configured;\n"
+       "  7 the KMIP server cannot be reached or refused to give the key\n"},
       {"kmip", "destroy-key", "Revoke (when active) and destroy a key on the KMIP server", StoreUse::None,
        setup_kmip_destroy_key, "  applctl kmip destroy-key 42\n",
        EXIT_COMMON "; 4 no such key, or KMIP is not configured; 5 the key encrypts this store;\n"
        "  7 the server cannot be reached or refused\n"},
+      {"kmip", "encrypt",
+       "Turn data at rest encryption on: the store encrypted with a key held by the KMIP server",
+       StoreUse::None, setup_kmip_encrypt,
+       "  applctl kmip encrypt                      # creates an AES-256 key named applctl-store\n"
+       "  applctl kmip encrypt --key 42             # with an existing key\n"
+       "  applctl --json kmip encrypt | jq -r .unique_identifier\n",
+       EXIT_COMMON " (the store is unchanged); 4 no store, no such key, or KMIP is not configured;\n"
+       "  6 the key is not an AES key; 7 the KMIP server cannot be reached or refused\n"},
       {"kmip", "get-key", "Prove a key is retrievable and show its metadata; the key bytes only with --reveal",
        StoreUse::None, setup_kmip_get_key,
        "  applctl kmip get-key 42\n"

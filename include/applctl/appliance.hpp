@@ -104,7 +104,8 @@ struct StatusResult {
   std::optional<CertRow> soonest_expiry;
   bool kmip_configured = false;  // STORE/kmip.json exists
   std::string kmip_server;       // its "host:port"
-  bool encrypted = false;
+  bool encrypted = false;        // the database file is encrypted (read from the file)
+  std::string encryption_key_uid;  // the KMIP key that encrypts it
 };
 
 StatusResult appliance_status(const Store& store);

@@ -31,6 +31,8 @@ struct KmipConfig {
   // Data at rest encryption (set by `kmip encrypt`): the unique identifier of the key on the
   // server that encrypts the store; "" while the store is not encrypted.
   std::string encryption_key_uid;
+  // PageKeys::check_value() of that key: names a different key as such, not as a damaged page.
+  std::string encryption_key_check;
 
   KmipConfig() = default;
   KmipConfig(const KmipConfig&) = default;

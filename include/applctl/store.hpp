@@ -20,6 +20,12 @@ namespace applctl {
 namespace sql {
 class Db;
 }
+namespace detail {
+class CryptVfs;
+}
+
+// The user named in audit rows.
+std::string current_user_name();
 
 // One row of the certificates table: what `cert list` prints, without parsing the certificate.
 struct CertRow {
@@ -153,6 +159,7 @@ class Store {
   std::filesystem::path dir_;
   Mode mode_ = Mode::ReadOnly;
   mutable bool exists_ = false;
+  mutable std::unique_ptr<detail::CryptVfs> vfs_;  // before db_: outlives the connection
   mutable std::unique_ptr<sql::Db> db_;
 };
 

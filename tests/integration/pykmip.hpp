@@ -76,12 +76,12 @@ class KmipPki {
 
 class PyKmipServer {
  public:
-  explicit PyKmipServer(const KmipPki& pki) {
+  explicit PyKmipServer(const KmipPki& pki) : pki_(&pki) {
     INFO("pykmip-server: install python3-pykmip (scripts/setup)");
     REQUIRE(::access(kPyKmipServer, X_OK) == 0);
     fs::create_directories(dir_ / "policies");
     // A port taken between free_port() and the server's bind is tried again with another.
-    for (int attempt = 0; attempt < 3 && !proc_; ++attempt) start(pki);
+    for (int attempt = 0; attempt < 3 && !proc_; ++attempt) start(pki, clitest::free_port());
     INFO("the server did not start; its log:\n" << log() << "\nstderr:\n" << (proc_ ? proc_->err() : ""));
     REQUIRE(proc_);
   }
@@ -97,6 +97,17 @@ class PyKmipServer {
     proc_.reset();
   }
 
+  // Stops the server and starts it again on the same port with the same database.
+  void restart() {
+    stop();
+    for (int attempt = 0; attempt < 5 && !proc_; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(500ms);
+      start(*pki_, port_);
+    }
+    INFO("the server did not start again; its log:\n" << log());
+    REQUIRE(proc_);
+  }
+
   // One server for every test of the process (ctest runs each test case as its own process).
   static PyKmipServer& shared() {
     static PyKmipServer server(KmipPki::get());
@@ -104,14 +115,15 @@ class PyKmipServer {
   }
 
  private:
-  void start(const KmipPki& pki) {
-    port_ = clitest::free_port();
+  void start(const KmipPki& pki, int port) {
+    port_ = port;
     const std::string d = dir_.path.string();
     clitest::spit(dir_ / "server.conf", "[server]\nhostname=127.0.0.1\nport=" + std::to_string(port_) +
                                             "\ncertificate_path=" + pki / "server.crt" + "\nkey_path=" + pki / "server.key" +
                                             "\nca_path=" + pki / "ca.crt" +
                                             "\nauth_suite=TLS1.2\nenable_tls_client_auth=True\npolicy_path=" + d +
                                             "/policies\nlogging_level=DEBUG\ndatabase_path=" + d + "/kmip.db\n");
+    const std::size_t seen = log().size();  // a restart appends to the same log
     // timeout(1) leads the group and passes SIGINT on to it; should this test process die without
     // stopping the server, it kills the whole group after 15 minutes.
     auto proc = std::make_unique<Background>(
@@ -121,7 +133,7 @@ class PyKmipServer {
     const auto end = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < end && proc->running()) {
       // Logged right after listen(2).
-      if (log().find("Starting connection service") != std::string::npos) {
+      if (log().find("Starting connection service", seen) != std::string::npos) {
         proc_ = std::move(proc);
         return;
       }
@@ -130,6 +142,7 @@ class PyKmipServer {
     proc->stop(SIGINT, 3s);
   }
 
+  const KmipPki* pki_;
   TempDir dir_;
   int port_ = 0;
   std::unique_ptr<Background> proc_;
