@@ -292,6 +292,10 @@ KeyObject Client::get(const std::string& uid) {
   return parse_get(call(Operation::Get, uid_payload(uid), fmt::format("Get of key '{}'", printable(uid))));
 }
 
+std::vector<std::string> Client::locate(const std::string& name) {
+  return parse_locate(call(Operation::Locate, locate_payload(version(), name), fmt::format("Locate of '{}'", printable(name))));
+}
+
 KeyAttributes Client::get_attributes(const std::string& uid) {
   return parse_get_attributes(version(), call(Operation::GetAttributes, get_attributes_payload(version(), uid),
                                               fmt::format("GetAttributes of key '{}'", printable(uid))));

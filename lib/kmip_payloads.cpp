@@ -119,6 +119,21 @@ Item uid_payload(const std::string& uid) {
   return Item::structure(tag::kRequestPayload, {Item::text(tag::kUniqueIdentifier, uid)});
 }
 
+Item locate_payload(Version v, const std::string& name) {
+  Item p = Item::structure(tag::kRequestPayload);
+  if (v >= kV2)
+    return p.add(Item::structure(tag::kAttributes, {Item::enumeration(tag::kObjectType, kObjectTypeSymmetricKey),
+                                                    name_value(tag::kName, name)}));
+  return p.add(attribute("Object Type", Item::enumeration(tag::kAttributeValue, kObjectTypeSymmetricKey)))
+      .add(attribute("Name", name_value(tag::kAttributeValue, name)));
+}
+
+std::vector<std::string> parse_locate(const Item& payload) {
+  std::vector<std::string> out;
+  for (const Item* uid : payload.all(tag::kUniqueIdentifier)) out.push_back(uid->as_text());
+  return out;
+}
+
 Item revoke_payload(const std::string& uid) {
   return Item::structure(
       tag::kRequestPayload,

@@ -249,6 +249,17 @@ KmipKeyResult get_kmip_key(const fs::path& store_dir, const std::string& uid, bo
   return r;
 }
 
+std::vector<std::string> locate_kmip_keys(const fs::path& store_dir, const std::string& name) {
+  if (name.empty()) fail(ErrorKind::BadInput, "the name to locate is empty");
+  const KmipConfig config = require_kmip_config(store_dir);
+  kmip::Client c = connect(config);
+  std::vector<std::string> uids = c.locate(name);
+  if (uids.empty())
+    fail(ErrorKind::NotFound, fmt::format("the KMIP server has no key named '{}'", printable(name)),
+         "create one: applctl kmip create-key --name NAME");
+  return uids;
+}
+
 KmipDestroyResult destroy_kmip_key(const fs::path& store_dir, const std::string& uid) {
   const KmipConfig config = require_kmip_config(store_dir);
   if (!config.encryption_key_uid.empty() && uid == config.encryption_key_uid)

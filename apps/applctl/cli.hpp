@@ -140,6 +140,7 @@ APPLCTL_VERB(setup_kmip_decrypt);
 APPLCTL_VERB(setup_kmip_destroy_key);
 APPLCTL_VERB(setup_kmip_encrypt);
 APPLCTL_VERB(setup_kmip_get_key);
+APPLCTL_VERB(setup_kmip_locate);
 APPLCTL_VERB(setup_kmip_status);
 APPLCTL_VERB(setup_kmip_test);
 #undef APPLCTL_VERB

@@ -1,4 +1,4 @@
-// applctl kmip configure | test | create-key | get-key | destroy-key | encrypt | decrypt | status
+// applctl kmip configure | test | create-key | get-key | locate | destroy-key | encrypt | decrypt | status
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -187,6 +187,18 @@ void setup_kmip_destroy_key(CLI::App& app, Runner& run) {
     spdlog::info("kmip destroy-key: {}destroyed '{}'", r.revoked ? "revoked and " : "", *uid);
     ctx.emit({{"unique_identifier", *uid}, {"revoked", r.revoked}, {"destroyed", true}},
              fmt::format("destroyed key {}{}\n", *uid, r.revoked ? " (revoked first)" : ""), true);
+    return 0;
+  };
+}
+
+void setup_kmip_locate(CLI::App& app, Runner& run) {
+  auto name = std::make_shared<std::string>();
+  app.add_option("--name", *name, "The Name attribute of the keys to find")->required();
+  run = [name](Context& ctx) {
+    std::vector<std::string> uids = locate_kmip_keys(ctx.store_dir(), *name);
+    std::string human;
+    for (const auto& u : uids) human += u + "\n";
+    ctx.emit({{"name", *name}, {"unique_identifiers", uids}}, human);
     return 0;
   };
 }

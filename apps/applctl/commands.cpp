@@ -188,6 +188,11 @@ const std::vector<Verb>& verbs() {
        EXIT_COMMON "; 4 no such key, or KMIP is not configured;\n"
        "  5 --reveal on a terminal without a confirmation, or the object has no key bytes;\n"
        "  7 the server cannot be reached or refused\n"},
+      {"kmip", "locate", "The unique identifiers of the AES keys with a given name on the KMIP server",
+       StoreUse::None, setup_kmip_locate,
+       "  applctl kmip locate --name appliance-data\n"
+       "  uid=$(applctl kmip locate --name appliance-data | head -1) || uid=$(applctl kmip create-key --name appliance-data)\n",
+       EXIT_COMMON "; 4 no key has that name, or KMIP is not configured; 7 the server cannot be reached or refused\n"},
       {"kmip", "status", "The KMIP settings (never their secrets), the last test and the encryption state",
        StoreUse::None, setup_kmip_status, "  applctl kmip status\n  applctl --json kmip status | jq .configured\n",
        EXIT_COMMON "\n"},

@@ -128,6 +128,9 @@ Item create_payload(Version v, const AesKeySpec& spec);
 std::string parse_unique_identifier(const Item& payload);  // Create, Activate, Revoke, Destroy
 
 Item uid_payload(const std::string& uid);  // Get, Activate, Destroy
+// Locate of symmetric keys by Name: Attribute structures (1.x) or Attributes (2.0).
+Item locate_payload(Version v, const std::string& name);
+std::vector<std::string> parse_locate(const Item& payload);  // the unique identifiers, in order
 Item revoke_payload(const std::string& uid);  // reason: Cessation of Operation
 
 struct KeyAttributes {
@@ -202,6 +205,7 @@ class Client {
   std::string create_aes_key(const AesKeySpec& spec);
   void activate(const std::string& uid);
   KeyObject get(const std::string& uid);
+  std::vector<std::string> locate(const std::string& name);  // symmetric keys with that Name
   KeyAttributes get_attributes(const std::string& uid);
   void revoke(const std::string& uid);
   void destroy(const std::string& uid);

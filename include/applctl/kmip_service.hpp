@@ -71,6 +71,9 @@ struct KmipKeyResult {
 // Get (the key is retrievable) + Get Attributes. NotFound when the server has no such key.
 KmipKeyResult get_kmip_key(const std::filesystem::path& store_dir, const std::string& uid, bool reveal);
 
+// Locate: the unique identifiers of the symmetric keys named `name`; NotFound when there is none.
+std::vector<std::string> locate_kmip_keys(const std::filesystem::path& store_dir, const std::string& name);
+
 struct KmipDestroyResult {
   bool revoked = false;  // it was active, so it was revoked first
 };

@@ -248,6 +248,33 @@ TEST_CASE("KMIP: 2.0 payloads carry attributes by tag", "[kmip][messages]") {
   CHECK(a.names == std::vector<std::string>{"data"});
 }
 
+TEST_CASE("KMIP: Locate by Name, as 1.x Attribute structures and as 2.0 Attributes", "[kmip][messages]") {
+  const Bytes locate1x = from_hex(
+      "420079 | 01 | 00000070 |"
+      "  420008 | 01 | 00000028 |"                                   // Attribute
+      "    42000A | 07 | 0000000B | 4F626A6563742054 79706500000000 00 |"  //   "Object Type"
+      "    42000B | 05 | 00000004 | 00000002 00000000 |"             //   Symmetric Key
+      "  420008 | 01 | 00000038 |"                                   // Attribute
+      "    42000A | 07 | 00000004 | 4E616D65 00000000 |"             //   "Name"
+      "    42000B | 01 | 00000020 |"                                 //   its value, a Name structure
+      "      420055 | 07 | 00000004 | 64617461 00000000 |"           //     "data"
+      "      420054 | 05 | 00000004 | 00000001 00000000");           //     Uninterpreted Text String
+  CHECK(encode(locate_payload({1, 2}, "data")) == locate1x);
+  const Bytes locate20 = from_hex(
+      "420079 | 01 | 00000040 |"
+      "  420125 | 01 | 00000038 |"                                   // Attributes
+      "    420057 | 05 | 00000004 | 00000002 00000000 |"             //   Object Type: Symmetric Key
+      "    420053 | 01 | 00000020 |"                                 //   Name
+      "      420055 | 07 | 00000004 | 64617461 00000000 |"
+      "      420054 | 05 | 00000004 | 00000001 00000000");
+  CHECK(encode(locate_payload({2, 0}, "data")) == locate20);
+
+  Item found = Item::structure(tag::kResponsePayload, {Item::integer(0x4200D5, 2), Item::text(tag::kUniqueIdentifier, "3"),
+                                                        Item::text(tag::kUniqueIdentifier, "9")});
+  CHECK(parse_locate(found) == std::vector<std::string>{"3", "9"});
+  CHECK(parse_locate(Item::structure(tag::kResponsePayload)).empty());
+}
+
 TEST_CASE("KMIP: 1.x Get Attributes answers are read by attribute name", "[kmip][messages]") {
   auto attr = [](const char* name, Item value) {
     return Item::structure(tag::kAttribute, {Item::text(tag::kAttributeName, name), std::move(value)});
