@@ -117,10 +117,14 @@ PageCipher::PageCipher(const PageKeys& keys) : impl_(std::make_unique<Impl>()) {
 
 PageCipher::~PageCipher() = default;
 
-void PageCipher::seal(PageFile file, std::uint64_t position, std::span<std::uint8_t, kPageSize> page) {
+void PageCipher::encrypt_data(PageFile file, std::uint64_t position, std::span<std::uint8_t, kPageSize> page) {
   const auto tweak = tweak_of(file, position);
   xts_unit(impl_->enc.get(), tweak.data(), page.data(), page.data(), kPageDataSize);
-  impl_->tag(tweak, page.data(), page.data() + kPageDataSize);
+}
+
+void PageCipher::seal(PageFile file, std::uint64_t position, std::span<std::uint8_t, kPageSize> page) {
+  encrypt_data(file, position, page);
+  impl_->tag(tweak_of(file, position), page.data(), page.data() + kPageDataSize);
 }
 
 bool PageCipher::open(PageFile file, std::uint64_t position, std::span<std::uint8_t, kPageSize> page) {

@@ -1,3 +1,11 @@
+#include <csignal>
+
 #include "cli.hpp"
 
-int main(int argc, char** argv) { return applctl::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  // A peer that closes its end (a KMIP server going away mid-request, a TLS client of `serve`
+  // hanging up, `applctl ... | head`) is an error to report on write (EPIPE), not a signal that
+  // kills the process without a message or an exit code of ours.
+  std::signal(SIGPIPE, SIG_IGN);
+  return applctl::cli::run(argc, argv);
+}

@@ -347,6 +347,31 @@ TEST_CASE("serve survives garbage, early disconnects and stalled clients", "[cli
     ::shutdown(half.fd, SHUT_WR);
     CHECK(half.closed_by_server());
   }
+  {
+    // Whole ClientHellos from clients that are gone before the answer (a reset for some): the
+    // server's writes fail with EPIPE / ECONNRESET, which must not kill it (SIGPIPE).
+    Result r = clitest::run_process({"python3", "-c", R"py(
+import socket, ssl, struct, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+for i in range(40):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    t = ctx.wrap_socket(s, server_hostname="www.example.com", do_handshake_on_connect=False)
+    t.setblocking(False)
+    try:
+        t.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    if i % 2:
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    t.close()
+print("sent")
+)py",
+                                     std::to_string(s.port1)});
+    INFO(r.err);
+    CHECK(r.out == "sent\n");
+  }
   // Others are served while the stalled client is still connected.
   CHECK(served_leaf("127.0.0.1", s.port1, "www.example.com") == www);
   CHECK(served_leaf("127.0.0.2", s.port2, "www.example.com") == www);

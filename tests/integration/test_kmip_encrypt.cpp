@@ -109,6 +109,52 @@ std::string exported_fingerprint(const Appliance& a, const std::string& name) {
   return o.out;
 }
 
+// A TCP relay to the KMIP server that passes the first `allow` connections through and closes
+// every later one at once: the server "stops" in the middle of a command that connects twice.
+struct CutOffRelay {
+  int port = clitest::free_port();
+  Background proc;
+  CutOffRelay(int target, int allow)
+      : proc({"/usr/bin/python3", "-c", R"py(
+import socket, sys, threading
+port, target, allow = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+def pipe(a, b):
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(8)
+print("READY", flush=True)
+n = 0
+while True:
+    conn, _ = s.accept()
+    n += 1
+    print("connection", n, flush=True)
+    if n > allow:
+        conn.close()
+        continue
+    up = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(conn, up), daemon=True).start()
+    threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+)py",
+              std::to_string(port), std::to_string(target), std::to_string(allow)}) {
+    INFO("relay: " << proc.out() << proc.err());
+    REQUIRE(proc.wait_for("READY"));
+  }
+};
+
 std::string store_files(const Appliance& a) {
   std::string all;
   for (const auto& e : fs::directory_iterator(a.store))
@@ -222,6 +268,21 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
     CHECK(bytes_of(a.db()) == db);
     CHECK(bytes_of(a.store / "kmip.json") == settings);
     CHECK(a.view() == before);
+  }
+  SECTION("the server gone between Create and Get: exit 7, nothing changed, the new key named") {
+    CutOffRelay relay(server.port(), 1);  // kmip encrypt connects to Create, then again to Get
+    nlohmann::json settings = nlohmann::json::parse(bytes_of(a.store / "kmip.json"));
+    settings["port"] = relay.port;
+    clitest::spit(a.store / "kmip.json", settings.dump());
+    const std::string db = bytes_of(a.db()), saved = bytes_of(a.store / "kmip.json");
+    Result r = a.run({"kmip", "encrypt"});
+    CHECK(r.code == 7);
+    CHECK(has(r.err, "still on the server, unused"));
+    CHECK(has(relay.proc.out(), "connection 2"));
+    CHECK(bytes_of(a.db()) == db);
+    CHECK(bytes_of(a.store / "kmip.json") == saved);
+    CHECK(a.view() == before);
+    CHECK(a.json({"kmip", "status"})["encrypted"] == false);
   }
   SECTION("the key destroyed out of band: the store cannot be opened, and says why") {
     const std::string uid = a.json({"kmip", "encrypt"})["unique_identifier"];
