@@ -1,6 +1,6 @@
 // Loading an APPLIANCE.yaml file: YAML syntax, then the schema (version 1), then every value
-// (names, key specs, subjects, SANs, addresses, certificate files and their passphrases), each
-// error naming file:line:column, before the store is touched.
+// (names, key specs, subjects, SANs, addresses, certificate files and their passphrases, the KMIP
+// inputs), each error naming file:line:column, before the store is touched.
 #include <unistd.h>
 
 #include <charconv>
@@ -199,7 +199,7 @@ ApplianceFile load_appliance(const std::string& text, const std::string& file, c
   }
   Reader r(file, base_dir);
   if (root.IsNull()) fail(ErrorKind::BadInput, fmt::format("{}: the file is empty", file), "start it with: version: 1");
-  r.expect_map(root, "file", {"version", "hostnames", "certificates", "ips", "default"});
+  r.expect_map(root, "file", {"version", "hostnames", "certificates", "ips", "default", "kmip"});
   if (!root["version"]) r.fail_at(root, "file", "missing 'version: 1'");
   if (int v = r.integer(root["version"], "version", 0, 1000000); v != 1)
     r.fail_at(root["version"], "version", fmt::format("unsupported version {} (this applctl reads version 1)", v));
@@ -232,6 +232,7 @@ ApplianceFile load_appliance(const std::string& text, const std::string& file, c
     out.default_cert = r.string(d, "default");
     out.default_pos = r.pos(d);
   }
+  if (auto k = root["kmip"]) out.kmip = provision::load_kmip(r, k);
   return out;
 }
 

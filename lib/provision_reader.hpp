@@ -1,5 +1,6 @@
 // Reading APPLIANCE.yaml values (internal to lib/provision_*.cpp): the Reader that checks types and
-// keys and puts file:line:column in front of every error, and the secret references.
+// keys and puts file:line:column in front of every error, the secret references, and the loaders
+// of sections that live in files of their own.
 #pragma once
 
 #include <algorithm>
@@ -60,7 +61,8 @@ class Reader {
       if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
       if (is_inline_secret(key))
         fail_at(it->first, path, fmt::format("'{}': secrets are never written in the file", key),
-                "name an environment variable (passphrase_env: VAR) or a file (passphrase_file: PATH)");
+                fmt::format("name an environment variable ({0}_env: VAR) or a file ({0}_file: PATH)",
+                            key == "password" ? "password" : "passphrase"));
       fail_at(it->first, path, fmt::format("unknown key '{}' (expected one of: {})", key, fmt::join(keys, ", ")));
     }
   }
@@ -112,5 +114,8 @@ SecretRef load_secret_ref(const Reader& r, const YAML::Node& n, const std::strin
                           const std::string& name = "passphrase");
 // A secret asked for only when needed, from the reference the file gives (nullopt: none given).
 PassphraseFn secret_fn(const SecretRef& ref);
+
+// The kmip section (lib/provision_kmip.cpp).
+KmipSpec load_kmip(const Reader& r, const YAML::Node& n);
 
 }  // namespace applctl::provision

@@ -39,18 +39,20 @@ void setup_apply(CLI::App& app, Runner& run) {
   app.add_option("-f,--file", o->file, "The APPLIANCE.yaml file (see applctl-appliance(5)); - reads standard input")
       ->required();
   app.add_flag("--dry-run", o->dry_run, "Print the plan, change nothing");
-  app.add_flag("--prune", o->prune, "Also remove certificates and IP addresses the file does not name");
+  app.add_flag("--prune", o->prune,
+               "Also remove certificates and IP addresses the file does not name (never the KMIP settings)");
   run = [o](Context& ctx) {
     ApplyRequest request{load_appliance_file(o->file), o->dry_run, o->prune};
     if (o->dry_run) ctx.store_use = StoreUse::Read;  // a dry run never creates the store
     ApplyResult r = apply_appliance(ctx.store(), request);
+    for (const auto& w : r.warnings) spdlog::warn("apply: {}", w);
     nlohmann::json actions = nlohmann::json::array();
     for (const auto& a : r.actions) actions.push_back(to_json(a));
     std::string human;
     if (r.actions.empty()) human = fmt::format("no changes: the store already matches {}\n", o->file);
     else human = plan_text(r.actions) + (r.changed ? "applied\n" : "dry run: nothing changed\n");
     spdlog::info("apply {}: {} actions{}", o->file, r.actions.size(), r.changed ? ", applied" : "");
-    ctx.emit({{"changed", r.changed}, {"dry_run", o->dry_run}, {"actions", actions}}, human);
+    ctx.emit({{"changed", r.changed}, {"dry_run", o->dry_run}, {"actions", actions}, {"warnings", r.warnings}}, human);
     return 0;
   };
 }
