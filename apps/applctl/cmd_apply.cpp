@@ -75,7 +75,12 @@ void setup_export_config(CLI::App& app, Runner& run) {
     request.passphrase.env = o->passphrase.env;
     if (!o->passphrase.file.empty()) request.passphrase.file = std::filesystem::absolute(o->passphrase.file).string();
     ExportConfigResult r = export_config(ctx.store(), request);
+    const std::string password_note =
+        r.kmip_password_env.empty()
+            ? ""
+            : fmt::format("the KMIP password is not exported: set {} before applying", r.kmip_password_env);
     if (!request.dir) {
+      if (!password_note.empty()) spdlog::warn("export-config: {}", password_note);
       std::cout << r.yaml;
       return 0;
     }
@@ -83,11 +88,19 @@ void setup_export_config(CLI::App& app, Runner& run) {
     nlohmann::json files = nlohmann::json::array({"appliance.yaml"});
     for (const auto& f : r.files) files.push_back(f.path);
     const std::string yaml = (std::filesystem::path(o->dir) / "appliance.yaml").string();
-    ctx.emit({{"directory", o->dir}, {"file", yaml}, {"files", files}, {"certificates", r.certificates}, {"keys", r.keys}},
-             fmt::format("wrote {} ({} certificates, {} with their key in passphrase-encrypted PKCS#12 files)\n"
-                         "apply it with: applctl apply -f {}\n",
-                         yaml, r.certificates, r.keys, yaml),
-             true);
+    std::string human = fmt::format("wrote {} ({} certificates, {} with their key in passphrase-encrypted PKCS#12 files)\n",
+                                    yaml, r.certificates, r.keys);
+    if (r.kmip) human += "KMIP settings: kmip/ca.pem, kmip/client.p12 (the client key, encrypted the same way)\n";
+    if (!password_note.empty()) human += password_note + "\n";
+    human += fmt::format("apply it with: applctl apply -f {}\n", yaml);
+    ctx.emit({{"directory", o->dir},
+              {"file", yaml},
+              {"files", files},
+              {"certificates", r.certificates},
+              {"keys", r.keys},
+              {"kmip", r.kmip},
+              {"kmip_password_env", r.kmip_password_env.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.kmip_password_env)}},
+             human, true);
     return 0;
   };
 }

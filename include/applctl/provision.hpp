@@ -130,12 +130,17 @@ struct ExportConfigResult {
   std::string yaml;
   std::vector<ExportedFile> files;  // empty without dir: the certificates are embedded in the YAML
   int certificates = 0;
-  int keys = 0;
+  int keys = 0;                    // of certificates
+  bool kmip = false;               // the KMIP settings are in the file (with the client key in a PKCS#12)
+  std::string kmip_password_env;   // the variable the file names for the KMIP password, which is not exported
 };
 
 // The store's state as an APPLIANCE.yaml that apply accepts: every certificate by name (those
 // with a private key inside a PKCS#12 encrypted with the given passphrase; the others as PEM),
-// the factory default, hostnames, IP addresses and the default certificate.
+// the factory default, hostnames, IP addresses, the default certificate and the KMIP settings
+// (the CA, the client certificate and key in such a PKCS#12; the password only as the name of an
+// environment variable to set, kKmipPasswordEnv).
+inline constexpr const char* kKmipPasswordEnv = "KMIP_PASSWORD";
 ExportConfigResult export_config(const Store& store, const ExportConfigRequest& request);
 // Writes the result under dir (created 0700 if missing): the YAML as appliance.yaml, key files
 // 0600. Refused when a file exists and force is false; checked before anything is written.

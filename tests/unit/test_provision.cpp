@@ -526,3 +526,51 @@ TEST_CASE("kmip apply: a failed server test changes nothing, no_test saves and k
   CHECK(apply_appliance(store, {k.load("version: 1\ncertificates: []\nips: []\n"), false, true}).actions.empty());
   CHECK(load_kmip_config(store.dir()));
 }
+
+TEST_CASE("export-config writes the kmip section, apply reads it back as equal", "[provision][kmip]") {
+  KmipFiles k;
+  TempDir tmp;
+  Store store = Store::open(tmp.path() / "store", Store::Mode::ReadWrite);
+  ScopedEnv password("APPLCTL_UNIT_KMIP_PASSWORD", "kmip-unit-pa55");
+  const std::string text = kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n  no_test: true\n");
+  apply_appliance(store, {k.load(text), false, false});
+  ScopedEnv pass("APPLCTL_UNIT_EXPORT_PASS", "export pass");
+  ScopedEnv kmip_password(kKmipPasswordEnv, "kmip-unit-pa55");
+
+  for (bool to_dir : {true, false}) {
+    INFO("to a directory: " << to_dir);
+    TempDir out;
+    ExportConfigRequest req;
+    if (to_dir) req.dir = out.path() / "export";
+    CHECK(error_of([&] { export_config(store, req); }).kind() == ErrorKind::Refused);  // the client key needs it
+    req.passphrase.env = "APPLCTL_UNIT_EXPORT_PASS";
+    ExportConfigResult exported = export_config(store, req);
+    CHECK(exported.kmip);
+    CHECK(exported.kmip_password_env == kKmipPasswordEnv);
+    CHECK(exported.yaml.find("password_env: KMIP_PASSWORD") != std::string::npos);
+    CHECK(exported.yaml.find("kmip-unit-pa55") == std::string::npos);
+    CHECK(exported.yaml.find("PRIVATE KEY") == std::string::npos);
+    std::string base = out.path().string();
+    if (to_dir) {
+      std::map<std::string, bool> files;
+      for (const auto& file : exported.files)
+        if (file.path.starts_with("kmip/")) files[file.path] = file.secret;
+      CHECK(files == std::map<std::string, bool>{{"kmip/ca.pem", false}, {"kmip/client.pem", false}, {"kmip/client.p12", true}});
+      CHECK(exported.yaml.find("client_cert: kmip/client.p12") != std::string::npos);
+      CHECK(exported.yaml.find("client_key") == std::string::npos);
+      write_export(*req.dir, exported, false);
+      base = req.dir->string();
+      const auto mode = std::filesystem::status(*req.dir / "kmip" / "client.p12").permissions() & std::filesystem::perms::all;
+      CHECK(mode == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    } else {
+      CHECK(exported.files.empty());
+      CHECK(exported.yaml.find("client_p12: ") != std::string::npos);
+      CHECK(exported.yaml.find("ca_pem: |") != std::string::npos);
+    }
+    ApplianceFile back = load_appliance(exported.yaml, "export.yaml", base);
+    REQUIRE(back.kmip);
+    CHECK(kmip_differences(*load_kmip_config(store.dir()), back.kmip->config).empty());
+    // Applied to the store it came from: nothing to do, so nothing is contacted.
+    CHECK(apply_appliance(store, {std::move(back), false, false}).actions.empty());
+  }
+}
