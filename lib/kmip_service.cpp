@@ -44,6 +44,23 @@ Decoded decode_file(const std::string& path, const PassphraseFn& passphrase, boo
   return d;
 }
 
+// The data given in the request, else the file's.
+Decoded decode_input(const std::string& name, const std::optional<Bytes>& data, const PassphraseFn& passphrase,
+                     bool given) {
+  return data ? decode_any(*data, name, passphrase, given) : decode_file(name, passphrase, given);
+}
+
+// Runs f; an error it throws is shown to on_error with the input it is about, then propagates.
+template <typename F>
+auto about(const KmipInputErrorFn& on_error, KmipInput input, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (on_error) on_error(input, e);
+    throw;
+  }
+}
+
 std::string pem_of(const std::vector<Bytes>& certs) {
   std::string out;
   for (const auto& der : certs) out += pem_encode(der, "CERTIFICATE");
@@ -51,8 +68,8 @@ std::string pem_of(const std::vector<Bytes>& certs) {
 }
 
 // The CA file: at least one certificate, nothing else needed.
-std::string read_ca(const std::string& path) {
-  Decoded d = decode_file(path, {}, false);
+std::string read_ca(const std::string& path, const std::optional<Bytes>& data) {
+  Decoded d = decode_input(path, data, {}, false);
   if (d.certificates.empty())
     fail(ErrorKind::BadInput, fmt::format("cannot read the CA certificate '{}': it holds no certificate", path),
          "give the PEM or DER certificate of the CA that issued the KMIP server's certificate");
@@ -66,16 +83,19 @@ struct ClientIdentity {
   ~ClientIdentity() { OPENSSL_cleanse(key_pem.data(), key_pem.size()); }
 };
 
-// The client certificate and the key that matches it, from one file or two.
-ClientIdentity read_client_identity(const KmipConfigureRequest& r) {
-  OncePassphrase pass(r.passphrase);
-  Decoded certs = decode_file(r.client_cert_file, pass.fn(), r.passphrase_given);
+Decoded read_client_certs(const KmipConfigureRequest& r, const PassphraseFn& passphrase) {
+  Decoded certs = decode_input(r.client_cert_file, r.client_cert_data, passphrase, r.passphrase_given);
   if (certs.certificates.empty())
     fail(ErrorKind::BadInput,
          fmt::format("cannot read the client certificate '{}': it holds no certificate", r.client_cert_file));
+  return certs;
+}
+
+// The key that matches one of `certs` (from the certificate's file, or the key file), and its chain.
+ClientIdentity match_client_key(const KmipConfigureRequest& r, const Decoded& certs, const PassphraseFn& passphrase) {
   const std::string& key_source = r.client_key_file.empty() ? r.client_cert_file : r.client_key_file;
   std::vector<PrivateKey> keys =
-      r.client_key_file.empty() ? certs.keys : decode_file(r.client_key_file, pass.fn(), r.passphrase_given).keys;
+      r.client_key_file.empty() ? certs.keys : decode_file(r.client_key_file, passphrase, r.passphrase_given).keys;
   if (keys.empty())
     fail(ErrorKind::BadInput, fmt::format("no private key for the client certificate in '{}'", key_source),
          "give the key with --client-key FILE (PEM, DER or encrypted PKCS#8 with --passphrase-file)");
@@ -96,6 +116,14 @@ ClientIdentity read_client_identity(const KmipConfigureRequest& r) {
        "give the private key that belongs to the client certificate");
 }
 
+// The client certificate and the key that matches it, from one file or two.
+ClientIdentity read_client_identity(const KmipConfigureRequest& r, const KmipInputErrorFn& on_error) {
+  OncePassphrase pass(r.passphrase);
+  Decoded certs = about(on_error, KmipInput::ClientCert, [&] { return read_client_certs(r, pass.fn()); });
+  const KmipInput key_input = r.client_key_file.empty() ? KmipInput::ClientCert : KmipInput::ClientKey;
+  return about(on_error, key_input, [&] { return match_client_key(r, certs, pass.fn()); });
+}
+
 // The host as it is connected to and checked: "[2001:db8::1]" loses its brackets.
 std::string check_host(const std::string& host) {
   std::string h = host.size() > 2 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
@@ -113,7 +141,36 @@ kmip::Client connect(const KmipConfig& config) {
   return c;
 }
 
-KmipTestResult run_test(const KmipConfig& config) {
+}  // namespace
+
+KmipInputs read_kmip_inputs(const KmipConfigureRequest& r, const KmipInputErrorFn& on_error) {
+  KmipInputs in;
+  KmipConfig& config = in.config;
+  config.host = about(on_error, KmipInput::Host, [&] { return check_host(r.host); });
+  config.port = r.port;
+  config.timeout_seconds = r.timeout_seconds;
+  config.ca_pem = about(on_error, KmipInput::Ca, [&] { return read_ca(r.ca_file, r.ca_data); });
+  ClientIdentity id = read_client_identity(r, on_error);
+  config.client_cert_pem = pem_of(id.chain);
+  config.client_key_pem = id.key_pem;
+  in.client_subject = id.info.subject;
+  in.client_fingerprint_sha256 = id.info.fingerprint_sha256;
+  const UnixTime t = now();
+  if (t > id.info.not_after)
+    in.warnings.push_back(fmt::format("the client certificate expired on {}", format_rfc3339(id.info.not_after)));
+  else if (t < id.info.not_before)
+    in.warnings.push_back(fmt::format("the client certificate is not valid before {}", format_rfc3339(id.info.not_before)));
+  if (!r.username.empty()) {
+    std::optional<std::string> password =
+        about(on_error, KmipInput::Password, [&] { return r.password ? r.password() : std::nullopt; });
+    config.credential = kmip::Credential(r.username, password.value_or(""));
+    if (password) OPENSSL_cleanse(password->data(), password->size());
+    else in.warnings.push_back(fmt::format("no password for user '{}': the Credential carries the user name only", r.username));
+  }
+  return in;
+}
+
+KmipTestResult test_kmip_settings(const KmipConfig& config) {
   kmip::Client c(config.client_settings());
   KmipTestResult r;
   r.server = c.server();
@@ -125,7 +182,7 @@ KmipTestResult run_test(const KmipConfig& config) {
   return r;
 }
 
-KmipTestRecord record_of(const KmipTestResult& t) {
+KmipTestRecord kmip_test_record(const KmipTestResult& t) {
   KmipTestRecord rec;
   rec.time = now();
   rec.server = t.server;
@@ -136,35 +193,18 @@ KmipTestRecord record_of(const KmipTestResult& t) {
   return rec;
 }
 
-}  // namespace
-
 KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) {
-  KmipConfig config;
-  config.host = check_host(r.host);
-  config.port = r.port;
-  config.timeout_seconds = r.timeout_seconds;
-  config.ca_pem = read_ca(r.ca_file);
-  ClientIdentity id = read_client_identity(r);
-  config.client_cert_pem = pem_of(id.chain);
-  config.client_key_pem = id.key_pem;
+  KmipInputs in = read_kmip_inputs(r);
+  KmipConfig& config = in.config;
   KmipConfigureResult result;
   result.server = config.server();
-  result.client_subject = id.info.subject;
+  result.client_subject = in.client_subject;
+  result.warnings = std::move(in.warnings);
+  if (config.credential) result.username = config.credential->username;
   const UnixTime t = now();
-  if (t > id.info.not_after)
-    result.warnings.push_back(fmt::format("the client certificate expired on {}", format_rfc3339(id.info.not_after)));
-  else if (t < id.info.not_before)
-    result.warnings.push_back(fmt::format("the client certificate is not valid before {}", format_rfc3339(id.info.not_before)));
-  if (!r.username.empty()) {
-    std::optional<std::string> password = r.password ? r.password() : std::nullopt;
-    config.credential = kmip::Credential(r.username, password.value_or(""));
-    if (password) OPENSSL_cleanse(password->data(), password->size());
-    else result.warnings.push_back(fmt::format("no password for user '{}': the Credential carries the user name only", r.username));
-    result.username = r.username;
-  }
 
   if (r.test) {
-    result.test = run_test(config);
+    result.test = test_kmip_settings(config);
     config.version = result.test->version;
   } else {
     result.warnings.push_back("saved without testing the connection: run applctl kmip test");
@@ -190,15 +230,15 @@ KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) 
     restore_kmip_config(dir, previous);
     throw;
   }
-  if (result.test) save_kmip_test(dir, record_of(*result.test));
+  if (result.test) save_kmip_test(dir, kmip_test_record(*result.test));
   return result;
 }
 
 KmipTestResult test_kmip(const fs::path& store_dir) {
   const KmipConfig config = require_kmip_config(store_dir);
   try {
-    KmipTestResult r = run_test(config);
-    save_kmip_test(store_dir, record_of(r));
+    KmipTestResult r = test_kmip_settings(config);
+    save_kmip_test(store_dir, kmip_test_record(r));
     return r;
   } catch (const Error& e) {
     KmipTestRecord rec;

@@ -10,6 +10,7 @@
 #include "applctl/appliance.hpp"
 #include "applctl/import.hpp"
 #include "applctl/provision.hpp"
+#include "provision_kmip.hpp"
 
 namespace applctl {
 
@@ -99,9 +100,12 @@ class Planner {
     if (file_.ips) plan_ips();
     if (file_.default_cert) plan_default();
     if (prune_ && !file_.certificates.empty()) plan_prune_certificates();
+    if (file_.kmip) plan_kmip_settings();
   }
 
   const std::vector<PlanAction>& actions() const { return actions_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  bool changes_kmip() const { return changes_kmip_; }
   // True when nothing changed the store since the snapshot the plan was made from.
   bool current(const Store& store) const { return store.audit_head() == now_.audit_head; }
 
@@ -387,6 +391,16 @@ class Planner {
     }
   }
 
+  // ---- KMIP settings (saved beside the database by apply_appliance; the step is the audit row) ----
+  void plan_kmip_settings() {
+    auto action = plan_kmip(*file_.kmip, store_.dir());
+    if (!action) return;
+    changes_kmip_ = true;
+    warnings_.insert(warnings_.end(), file_.kmip->warnings.begin(), file_.kmip->warnings.end());
+    act(action->op, action->kind, action->name, action->detail,
+        [server = action->name](Store&, Transaction& tx) { tx.touch("kmip:" + server); });
+  }
+
   const Store& store_;
   const ApplianceFile& file_;
   const bool dry_run_;
@@ -400,6 +414,8 @@ class Planner {
   std::set<std::string> chain_fingerprints_;  // the other certificates of imported files
   std::vector<PlanAction> actions_;
   std::vector<Step> steps_;
+  std::vector<std::string> warnings_;
+  bool changes_kmip_ = false;
 };
 
 }  // namespace
@@ -411,21 +427,36 @@ ApplyResult apply_appliance(Store& store, const ApplyRequest& request) {
   if (!std::filesystem::exists(Store::database_path(store.dir()))) empty = Store::open(store.dir(), Store::Mode::ReadOnly);
   Planner planner(empty ? *empty : store, request);
   planner.plan();
-  ApplyResult result{planner.actions(), false};
+  ApplyResult result{planner.actions(), false, planner.warnings()};
   if (request.dry_run || result.actions.empty()) return result;
 
+  // New KMIP settings are tested before the store is locked: a failed test changes nothing.
+  std::optional<KmipUpdate> kmip;
+  if (request.file.kmip) kmip.emplace(*request.file.kmip, store.dir());
+  if (planner.changes_kmip()) kmip->test();
+
   auto tx = store.write("apply");
-  if (planner.current(store)) {
-    planner.execute(store, tx);
-  } else {
-    // Another command changed the store since the plan was made: plan again, under the lock.
-    Planner again(store, request);
-    again.plan();
-    result.actions = again.actions();
+  const Planner* plan = &planner;
+  std::optional<Planner> again;
+  if (!planner.current(store)) {
+    // Another command changed the store since the plan was made: plan again, under the lock
+    // (and test KMIP settings that only this plan changes, under it too).
+    plan = &again.emplace(store, request);
+    again->plan();
+    result.actions = again->actions();
+    result.warnings = again->warnings();
     if (result.actions.empty()) return result;
-    again.execute(store, tx);
+    if (again->changes_kmip()) kmip->test();
   }
-  tx.commit();
+  plan->execute(store, tx);
+  if (plan->changes_kmip()) kmip->save();
+  try {
+    tx.commit();
+  } catch (...) {
+    if (kmip) kmip->restore();
+    throw;
+  }
+  if (kmip) kmip->committed();
   result.changed = true;
   return result;
 }

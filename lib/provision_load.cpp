@@ -1,6 +1,6 @@
 // Loading an APPLIANCE.yaml file: YAML syntax, then the schema (version 1), then every value
-// (names, key specs, subjects, SANs, addresses, certificate files and their passphrases), each
-// error naming file:line:column, before the store is touched.
+// (names, key specs, subjects, SANs, addresses, certificate files and their passphrases, the KMIP
+// inputs), each error naming file:line:column, before the store is touched.
 #include <unistd.h>
 
 #include <charconv>
@@ -15,6 +15,7 @@
 
 #include "applctl/appliance.hpp"
 #include "applctl/provision.hpp"
+#include "provision_reader.hpp"
 
 namespace applctl {
 
@@ -43,93 +44,43 @@ std::string resolve_secret(const SecretRef& ref) {
   return v;
 }
 
-namespace {
+namespace provision {
 
-// Keys that would hold a secret in the file itself.
-bool is_inline_secret(std::string_view key) {
-  return key == "passphrase" || key == "password" || key == "private_key" || key == "secret";
+// `NAME_env: VAR` or `NAME_file: PATH` (NAME is passphrase or password), checked to be there.
+SecretRef load_secret_ref(const Reader& r, const YAML::Node& n, const std::string& path, const std::string& name) {
+  SecretRef ref;
+  const auto env = n[name + "_env"];
+  const auto file = n[name + "_file"];
+  if (env && file) r.fail_at(file, path, fmt::format("give {0}_env or {0}_file, not both", name));
+  if (env) {
+    ref.env = r.string(env, path + "." + name + "_env");
+    if (std::getenv(ref.env.c_str()) == nullptr)
+      r.fail_at(env, path + "." + name + "_env", fmt::format("environment variable {} is not set", ref.env),
+                "export it before running applctl apply");
+  }
+  if (file) {
+    ref.file = r.file_path(file, path + "." + name + "_file").string();
+    if (::access(ref.file.c_str(), R_OK) != 0)
+      r.fail_at(file, path + "." + name + "_file", fmt::format("cannot read '{}'", ref.file));
+  }
+  return ref;
 }
 
-// Reads values out of the YAML tree; every error says where.
-class Reader {
- public:
-  Reader(std::string file, fs::path base) : file_(std::move(file)), base_(std::move(base)) {}
+// A secret asked for only when needed, from the reference the file gives (nullopt: none given).
+PassphraseFn secret_fn(const SecretRef& ref) {
+  return [ref]() -> std::optional<std::string> {
+    if (ref.empty()) return std::nullopt;
+    return resolve_secret(ref);
+  };
+}
 
-  FilePos pos(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
-    return {file_, m.line + 1, m.column + 1};
-  }
+}  // namespace provision
 
-  [[noreturn]] void fail_at(const YAML::Node& n, std::string_view path, std::string_view message,
-                            std::string hint = {}) const {
-    fail(ErrorKind::BadInput, fmt::format("{}: {}: {}", pos(n).str(), path, message), std::move(hint));
-  }
+namespace {
 
-  // Rethrows a value's own error (an invalid country, SAN, key spec) with the position in front.
-  template <typename F>
-  auto at(const YAML::Node& n, std::string_view path, F&& f) const {
-    try {
-      return f();
-    } catch (const Error& e) {
-      fail(ErrorKind::BadInput, fmt::format("{}: {}: {}", pos(n).str(), path, e.what()), e.hint());
-    }
-  }
-
-  // A mapping with only the given keys, each at most once, and no inline secret.
-  void expect_map(const YAML::Node& n, std::string_view path, std::initializer_list<std::string_view> keys) const {
-    if (!n.IsMap()) fail_at(n, path, "expected a mapping (key: value)");
-    std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      if (!seen.insert(key).second) fail_at(it->first, path, fmt::format("duplicate key '{}'", key));
-      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-      if (is_inline_secret(key))
-        fail_at(it->first, path, fmt::format("'{}': secrets are never written in the file", key),
-                "name an environment variable (passphrase_env: VAR) or a file (passphrase_file: PATH)");
-      fail_at(it->first, path, fmt::format("unknown key '{}' (expected one of: {})", key, fmt::join(keys, ", ")));
-    }
-  }
-
-  std::string string(const YAML::Node& n, std::string_view path) const {
-    if (!n.IsScalar()) fail_at(n, path, "expected a string");
-    return n.Scalar();
-  }
-
-  std::vector<std::string> strings(const YAML::Node& n, std::string_view path) const {
-    if (!n.IsSequence()) fail_at(n, path, "expected a list of strings, e.g. [a, b]");
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < n.size(); ++i) out.push_back(string(n[i], fmt::format("{}[{}]", path, i)));
-    return out;
-  }
-
-  int integer(const YAML::Node& n, std::string_view path, int min, int max) const {
-    const std::string s = string(n, path);
-    int v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max)
-      fail_at(n, path, fmt::format("expected a whole number from {} to {}, not '{}'", min, max, printable(s)));
-    return v;
-  }
-
-  bool boolean(const YAML::Node& n, std::string_view path) const {
-    const std::string s = string(n, path);
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail_at(n, path, fmt::format("expected true or false, not '{}'", printable(s)));
-  }
-
-  fs::path file_path(const YAML::Node& n, std::string_view path) const {
-    fs::path p = string(n, path);
-    if (p.empty()) fail_at(n, path, "empty path");
-    return p.is_absolute() ? p : base_ / p;
-  }
-
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-  fs::path base_;
-};
+using provision::load_secret_ref;
+using provision::Reader;
+using provision::secret_fn;
 
 SelfSignedSpec load_self_signed(const Reader& r, const YAML::Node& n, const std::string& path) {
   r.expect_map(n, path, {"key", "cn", "san", "days", "country", "state", "locality", "org", "ou"});
@@ -161,25 +112,6 @@ SelfSignedSpec load_self_signed(const Reader& r, const YAML::Node& n, const std:
   return spec;
 }
 
-SecretRef load_secret_ref(const Reader& r, const YAML::Node& n, const std::string& path) {
-  SecretRef ref;
-  const auto env = n["passphrase_env"];
-  const auto file = n["passphrase_file"];
-  if (env && file) r.fail_at(file, path, "give passphrase_env or passphrase_file, not both");
-  if (env) {
-    ref.env = r.string(env, path + ".passphrase_env");
-    if (std::getenv(ref.env.c_str()) == nullptr)
-      r.fail_at(env, path + ".passphrase_env", fmt::format("environment variable {} is not set", ref.env),
-                "export it before running applctl apply");
-  }
-  if (file) {
-    ref.file = r.file_path(file, path + ".passphrase_file").string();
-    if (::access(ref.file.c_str(), R_OK) != 0)
-      r.fail_at(file, path + ".passphrase_file", fmt::format("cannot read '{}'", ref.file));
-  }
-  return ref;
-}
-
 ImportSpec load_import(const Reader& r, const YAML::Node& n, const std::string& path) {
   r.expect_map(n, path, {"file", "pem", "p12", "passphrase_env", "passphrase_file"});
   const int given = (n["file"] ? 1 : 0) + (n["pem"] ? 1 : 0) + (n["p12"] ? 1 : 0);
@@ -206,10 +138,7 @@ ImportSpec load_import(const Reader& r, const YAML::Node& n, const std::string& 
     spec.source = r.file() + " (inline p12)";
     data = r.at(where, path + ".p12", [&] { return base64_decode(r.string(where, path + ".p12")); });
   }
-  PassphraseFn passphrase = [secret]() -> std::optional<std::string> {
-    if (secret.empty()) return std::nullopt;
-    return resolve_secret(secret);
-  };
+  PassphraseFn passphrase = secret_fn(secret);
   spec.decoded = r.at(where, path, [&] { return decode_any(data, spec.source, passphrase, !secret.empty()); });
   OPENSSL_cleanse(data.data(), data.size());
   if (spec.decoded.certificates.empty())
@@ -270,7 +199,7 @@ ApplianceFile load_appliance(const std::string& text, const std::string& file, c
   }
   Reader r(file, base_dir);
   if (root.IsNull()) fail(ErrorKind::BadInput, fmt::format("{}: the file is empty", file), "start it with: version: 1");
-  r.expect_map(root, "file", {"version", "hostnames", "certificates", "ips", "default"});
+  r.expect_map(root, "file", {"version", "hostnames", "certificates", "ips", "default", "kmip"});
   if (!root["version"]) r.fail_at(root, "file", "missing 'version: 1'");
   if (int v = r.integer(root["version"], "version", 0, 1000000); v != 1)
     r.fail_at(root["version"], "version", fmt::format("unsupported version {} (this applctl reads version 1)", v));
@@ -303,6 +232,7 @@ ApplianceFile load_appliance(const std::string& text, const std::string& file, c
     out.default_cert = r.string(d, "default");
     out.default_pos = r.pos(d);
   }
+  if (auto k = root["kmip"]) out.kmip = provision::load_kmip(r, k);
   return out;
 }
 

@@ -39,18 +39,20 @@ void setup_apply(CLI::App& app, Runner& run) {
   app.add_option("-f,--file", o->file, "The APPLIANCE.yaml file (see applctl-appliance(5)); - reads standard input")
       ->required();
   app.add_flag("--dry-run", o->dry_run, "Print the plan, change nothing");
-  app.add_flag("--prune", o->prune, "Also remove certificates and IP addresses the file does not name");
+  app.add_flag("--prune", o->prune,
+               "Also remove certificates and IP addresses the file does not name (never the KMIP settings)");
   run = [o](Context& ctx) {
     ApplyRequest request{load_appliance_file(o->file), o->dry_run, o->prune};
     if (o->dry_run) ctx.store_use = StoreUse::Read;  // a dry run never creates the store
     ApplyResult r = apply_appliance(ctx.store(), request);
+    for (const auto& w : r.warnings) spdlog::warn("apply: {}", w);
     nlohmann::json actions = nlohmann::json::array();
     for (const auto& a : r.actions) actions.push_back(to_json(a));
     std::string human;
     if (r.actions.empty()) human = fmt::format("no changes: the store already matches {}\n", o->file);
     else human = plan_text(r.actions) + (r.changed ? "applied\n" : "dry run: nothing changed\n");
     spdlog::info("apply {}: {} actions{}", o->file, r.actions.size(), r.changed ? ", applied" : "");
-    ctx.emit({{"changed", r.changed}, {"dry_run", o->dry_run}, {"actions", actions}}, human);
+    ctx.emit({{"changed", r.changed}, {"dry_run", o->dry_run}, {"actions", actions}, {"warnings", r.warnings}}, human);
     return 0;
   };
 }
@@ -73,7 +75,12 @@ void setup_export_config(CLI::App& app, Runner& run) {
     request.passphrase.env = o->passphrase.env;
     if (!o->passphrase.file.empty()) request.passphrase.file = std::filesystem::absolute(o->passphrase.file).string();
     ExportConfigResult r = export_config(ctx.store(), request);
+    const std::string password_note =
+        r.kmip_password_env.empty()
+            ? ""
+            : fmt::format("the KMIP password is not exported: set {} before applying", r.kmip_password_env);
     if (!request.dir) {
+      if (!password_note.empty()) spdlog::warn("export-config: {}", password_note);
       std::cout << r.yaml;
       return 0;
     }
@@ -81,11 +88,19 @@ void setup_export_config(CLI::App& app, Runner& run) {
     nlohmann::json files = nlohmann::json::array({"appliance.yaml"});
     for (const auto& f : r.files) files.push_back(f.path);
     const std::string yaml = (std::filesystem::path(o->dir) / "appliance.yaml").string();
-    ctx.emit({{"directory", o->dir}, {"file", yaml}, {"files", files}, {"certificates", r.certificates}, {"keys", r.keys}},
-             fmt::format("wrote {} ({} certificates, {} with their key in passphrase-encrypted PKCS#12 files)\n"
-                         "apply it with: applctl apply -f {}\n",
-                         yaml, r.certificates, r.keys, yaml),
-             true);
+    std::string human = fmt::format("wrote {} ({} certificates, {} with their key in passphrase-encrypted PKCS#12 files)\n",
+                                    yaml, r.certificates, r.keys);
+    if (r.kmip) human += "KMIP settings: kmip/ca.pem, kmip/client.p12 (the client key, encrypted the same way)\n";
+    if (!password_note.empty()) human += password_note + "\n";
+    human += fmt::format("apply it with: applctl apply -f {}\n", yaml);
+    ctx.emit({{"directory", o->dir},
+              {"file", yaml},
+              {"files", files},
+              {"certificates", r.certificates},
+              {"keys", r.keys},
+              {"kmip", r.kmip},
+              {"kmip_password_env", r.kmip_password_env.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.kmip_password_env)}},
+             human, true);
     return 0;
   };
 }

@@ -30,12 +30,14 @@ const std::vector<Verb>& verbs() {
        "  applctl export-config --passphrase-env P | ssh peer applctl apply -f -\n",
        EXIT_COMMON "; 5 store locked;\n"
        "  6 invalid file (YAML syntax, unknown key, wrong type, invalid value, missing environment variable,\n"
-       "    inline secret, unreadable certificate file): file:line:column in the message, nothing changed\n"},
+       "    inline secret, unreadable certificate file, KMIP inputs kmip configure refuses): file:line:column\n"
+       "    in the message, nothing changed; 7 the KMIP server test of changed KMIP settings failed, nothing changed\n"},
       {"", "export-config", "The store as an APPLIANCE.yaml file that apply accepts, with its certificate files",
        StoreUse::Read, setup_export_config,
        "  applctl export-config -o failover/ --passphrase-env P12_PASS   # failover/appliance.yaml + failover/certs/\n"
        "  applctl --store /peer apply -f failover/appliance.yaml         # the same certificates, keys, IPs, default\n"
-       "  applctl export-config --passphrase-file pass.txt > appliance.yaml  # one file, certificates embedded\n",
+       "  applctl export-config --passphrase-file pass.txt > appliance.yaml  # one file, certificates embedded\n"
+       "  KMIP_PASSWORD=... applctl --store /peer apply -f failover/appliance.yaml  # the KMIP password is not exported\n",
        EXIT_COMMON "; 5 a file in DIR exists (use --force), or keys to export and no passphrase source;\n"
        "  6 unreadable passphrase file or unset environment variable\n"},
       {"", "completion", "Print a bash or zsh completion script for applctl (generated from this command table)",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "applctl/codec.hpp"
+#include "applctl/error.hpp"
 #include "applctl/kmip.hpp"
 #include "applctl/kmip_config.hpp"
 #include "applctl/store.hpp"
@@ -24,6 +25,10 @@ struct KmipConfigureRequest {
   int port = 5696;
   std::string ca_file;
   std::string client_cert_file;
+  // The data itself instead of reading the files (apply's inline ca_pem: and client_p12:); the
+  // *_file fields then only name it in messages.
+  std::optional<Bytes> ca_data;
+  std::optional<Bytes> client_cert_data;
   std::string client_key_file;    // "": the key is in client_cert_file (PEM or PKCS#12)
   PassphraseFn passphrase;        // of an encrypted client key or PKCS#12
   bool passphrase_given = false;  // from a file or the environment, not a prompt
@@ -50,8 +55,29 @@ struct KmipConfigureResult {
   std::vector<std::string> warnings;
 };
 
-// Reads and checks every input (the CA parses, the client key matches its certificate:
-// BadInput naming the file), then connects and runs DiscoverVersions + Query (Remote on failure,
+// Which input of a configuration an error is about (apply puts its place in the file in front).
+enum class KmipInput { Host, Ca, ClientCert, ClientKey, Password };
+using KmipInputErrorFn = std::function<void(KmipInput, const Error&)>;
+
+// The inputs of a configuration, read and checked; nothing contacted, nothing saved.
+struct KmipInputs {
+  KmipConfig config;  // host, port, CA, client chain and key, credential, timeout; no version yet
+  std::string client_subject;
+  std::string client_fingerprint_sha256;
+  std::vector<std::string> warnings;  // an expired client certificate, a user without a password
+};
+
+// Reads and checks every input of a request: the host, the CA parses, the client key matches its
+// certificate (BadInput naming the file). `on_error`, when given, sees each error with the input
+// it is about before the error propagates (and may throw another instead).
+KmipInputs read_kmip_inputs(const KmipConfigureRequest& request, const KmipInputErrorFn& on_error = {});
+
+// DiscoverVersions + Query with settings that are not saved (yet); Remote on failure.
+KmipTestResult test_kmip_settings(const KmipConfig& config);
+// What kmip-test.json keeps of a successful test.
+KmipTestRecord kmip_test_record(const KmipTestResult& result);
+
+// Reads and checks every input (read_kmip_inputs), then connects and runs DiscoverVersions + Query (Remote on failure,
 // and nothing is saved), then saves the settings and one audit row. Creates the store as
 // `init` does.
 KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& request);

@@ -9,6 +9,7 @@
 #include "applctl/certs.hpp"
 #include "applctl/ips.hpp"
 #include "applctl/provision.hpp"
+#include "provision_kmip.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;
@@ -294,4 +295,282 @@ TEST_CASE("base64 round trips and rejects garbage", "[provision]") {
   CHECK(base64_decode("AAEC\n+vv8\n/Q==") == data);
   CHECK(error_of([] { base64_decode("abc"); }).kind() == ErrorKind::BadInput);
   CHECK(error_of([] { base64_decode("ab!d"); }).kind() == ErrorKind::BadInput);
+}
+
+// ---- the kmip section ---------------------------------------------------------------------------
+namespace {
+
+// A directory with the inputs of a kmip section: the unit PKI's root as the CA, its leaf (and key)
+// as the client, a key of another certificate, a file that is no certificate and a password file.
+struct KmipFiles {
+  TempDir tmp;
+  KmipFiles() {
+    const Pki& pki = Pki::get();
+    unit_pki::write_text(tmp / "ca.pem", pki.text("root.pem"));
+    unit_pki::write_text(tmp / "client.pem", pki.text("leaf.pem") + pki.text("int.pem"));
+    unit_pki::write_text(tmp / "client.key", pki.text("leaf.key"));
+    unit_pki::write_text(tmp / "other.key", pki.text("cn-late.key"));
+    unit_pki::write_text(tmp / "garbage.pem", "not a certificate\n");
+    unit_pki::write_text(tmp / "password", "kmip-unit-pa55\n");
+  }
+  ApplianceFile load(const std::string& text) const { return load_appliance(text, "a.yaml", tmp.path()); }
+  std::string error(const std::string& text) const {
+    Error e = error_of([&] { load(text); });
+    CHECK(e.kind() == ErrorKind::BadInput);
+    return e.what();
+  }
+};
+
+// host 127.0.0.1, port 1: nothing listens there, a test is refused at once.
+std::string kmip_yaml(const std::string& extra = "", const std::string& key = "client.key") {
+  return "version: 1\nkmip:\n  host: 127.0.0.1\n  port: 1\n  ca: ca.pem\n  client_cert: client.pem\n  client_key: " + key +
+         "\n" + extra;
+}
+
+}  // namespace
+
+TEST_CASE("the kmip section is read and checked as kmip configure checks its inputs", "[provision][kmip]") {
+  KmipFiles k;
+  ScopedEnv password("APPLCTL_UNIT_KMIP_PASSWORD", "env-pa55");
+  ApplianceFile f = k.load(kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n  timeout: 3\n"));
+  REQUIRE(f.kmip);
+  const KmipConfig& c = f.kmip->config;
+  CHECK(c.host == "127.0.0.1");
+  CHECK(c.port == 1);
+  CHECK(c.timeout_seconds == 3);
+  CHECK(c.ca_pem.find("BEGIN CERTIFICATE") != std::string::npos);
+  CHECK(c.client_key_pem.find("PRIVATE KEY") != std::string::npos);
+  REQUIRE(c.credential);
+  CHECK(c.credential->username == "appl");
+  CHECK(c.credential->password == "env-pa55");
+  CHECK(f.kmip->client_fingerprint_sha256 == Pki::get().fingerprint("leaf"));
+  CHECK(f.kmip->client_subject == "CN=leaf.unit.test");
+  CHECK(f.kmip->pos.str() == "a.yaml:3:3");
+  CHECK(f.kmip->test);
+
+  // The defaults, a password file and the flow style of cli.md.
+  ApplianceFile flow = k.load("version: 1\nkmip: {host: kms.example.com, ca: ca.pem, client_cert: client.pem, "
+                              "client_key: client.key,\n       username: appl, password_file: password, no_test: true}\n");
+  REQUIRE(flow.kmip);
+  CHECK(flow.kmip->config.port == 5696);
+  CHECK(flow.kmip->config.timeout_seconds == 10);
+  CHECK(flow.kmip->config.credential->password == "kmip-unit-pa55");
+  CHECK_FALSE(flow.kmip->test);
+  CHECK_FALSE(k.load("version: 1\n").kmip);
+}
+
+TEST_CASE("the kmip section's errors name file, line, column and key", "[provision][kmip]") {
+  KmipFiles k;
+  struct Case {
+    std::string text;
+    const char* expected;  // part of the message
+  };
+  const Case cases[] = {
+      {kmip_yaml("  hots: x\n"), "a.yaml:8:3: kmip: unknown key 'hots'"},
+      {kmip_yaml("  password: hunter2\n"), "a.yaml:8:3: kmip: 'password': secrets are never written in the file"},
+      {kmip_yaml("  passphrase: hunter2\n"), "secrets are never written"},
+      {"version: 1\nkmip:\n  ca: ca.pem\n  client_cert: client.pem\n", "a.yaml:3:3: kmip: missing 'host'"},
+      {"version: 1\nkmip:\n  host: h\n  client_cert: client.pem\n", "give exactly one of ca and ca_pem"},
+      {"version: 1\nkmip:\n  host: h\n  ca: ca.pem\n", "give exactly one of client_cert and client_p12"},
+      {"version: 1\nkmip: kms.example.com\n", "a.yaml:2:7: kmip: expected a mapping"},
+      {"version: 1\nkmip:\n  host: [a, b]\n  ca: ca.pem\n  client_cert: client.pem\n", "a.yaml:3:9: kmip.host: expected a string"},
+      {"version: 1\nkmip:\n  host: 'bad host'\n  ca: ca.pem\n  client_cert: client.pem\n",
+       "a.yaml:3:9: kmip.host: invalid KMIP server host 'bad host'"},
+      {kmip_yaml("  timeout: many\n"), "a.yaml:8:12: kmip.timeout: expected a whole number from 1 to 600, not 'many'"},
+      {kmip_yaml("  port: 2\n"), "a.yaml:8:3: kmip: duplicate key 'port'"},
+      {"version: 1\nkmip:\n  host: h\n  port: 70000\n  ca: ca.pem\n  client_cert: client.pem\n", "a.yaml:4:9: kmip.port:"},
+      {kmip_yaml("  timeout: 0\n"), "a.yaml:8:12: kmip.timeout: expected a whole number from 1 to 600"},
+      {kmip_yaml("  no_test: maybe\n"), "kmip.no_test: expected true or false"},
+      {kmip_yaml("  username: appl\n  password_env: APPLCTL_UNSET_VAR_FOR_TEST\n"),
+       "a.yaml:9:17: kmip.password_env: environment variable APPLCTL_UNSET_VAR_FOR_TEST is not set"},
+      {kmip_yaml("  username: appl\n  password_file: nowhere\n"), "a.yaml:9:18: kmip.password_file: cannot read"},
+      {kmip_yaml("  password_file: password\n"), "a.yaml:8:18: kmip.password_file: a password needs a username"},
+      {kmip_yaml("  username: appl\n  password_env: X\n  password_file: password\n"), "give password_env or password_file, not both"},
+      {kmip_yaml("  username: ''\n"), "a.yaml:8:13: kmip.username: empty user name"},
+      {kmip_yaml("  passphrase_env: APPLCTL_UNSET_VAR_FOR_TEST\n"), "a.yaml:8:19: kmip.passphrase_env:"},
+      {"version: 1\nkmip:\n  host: h\n  ca: missing-ca.pem\n  client_cert: client.pem\n  client_key: client.key\n",
+       "a.yaml:4:7: kmip.ca: "},
+      {"version: 1\nkmip:\n  host: h\n  ca: missing-ca.pem\n  client_cert: client.pem\n  client_key: client.key\n",
+       "missing-ca.pem"},
+      {"version: 1\nkmip:\n  host: h\n  ca: garbage.pem\n  client_cert: client.pem\n  client_key: client.key\n",
+       "a.yaml:4:7: kmip.ca: cannot read '"},
+      {"version: 1\nkmip:\n  host: h\n  ca: garbage.pem\n  client_cert: client.pem\n  client_key: client.key\n",
+       "garbage.pem': no certificate or key found"},
+      {"version: 1\nkmip:\n  host: h\n  ca: client.key\n  client_cert: client.pem\n  client_key: client.key\n",
+       "a.yaml:4:7: kmip.ca: cannot read the CA certificate"},
+      {"version: 1\nkmip:\n  host: h\n  ca: ca.pem\n  client_cert: garbage.pem\n  client_key: client.key\n",
+       "a.yaml:5:16: kmip.client_cert: "},
+      {kmip_yaml("", "other.key"), "a.yaml:7:15: kmip.client_key: the key in"},
+      {kmip_yaml("", "other.key"), "does not match the client certificate"},
+      {kmip_yaml("", "nothing.key"), "a.yaml:7:15: kmip.client_key: "},
+      {"version: 1\nkmip:\n  host: h\n  ca: ca.pem\n  client_cert: client.pem\n", "a.yaml:5:16: kmip.client_cert: no private key"},
+      {"version: 1\nkmip:\n  host: h\n  ca_pem: \"-----BEGIN PRIVATE KEY-----\"\n  client_cert: client.pem\n",
+       "kmip.ca_pem: a private key is never written"},
+      {"version: 1\nkmip:\n  host: h\n  ca: ca.pem\n  client_p12: '!!'\n", "a.yaml:5:15: kmip.client_p12:"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    std::string message = k.error(c.text);
+    INFO(message);
+    CHECK(message.find(c.expected) != std::string::npos);
+  }
+}
+
+TEST_CASE("kmip plan: new settings, equal settings (no action), what changed (never a secret)", "[provision][kmip]") {
+  KmipFiles k;
+  Fixture f;
+  ScopedEnv password("APPLCTL_UNIT_KMIP_PASSWORD", "first-pa55");
+  const std::string text = kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n");
+  auto apply = [&](const std::string& yaml, bool dry_run) {
+    return apply_appliance(f.store, {k.load(yaml), dry_run, false});
+  };
+
+  ApplyResult planned = apply(text, true);
+  CHECK(ops(planned).back() == "+ kmip 127.0.0.1:1");
+  CHECK(planned.actions.size() == 3);  // with the new store's hostnames and factory default
+  CHECK(planned.actions.back().detail.find("CN=leaf.unit.test") != std::string::npos);
+  CHECK(planned.actions.back().detail.find("user appl") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(kmip_config_path(f.store.dir())));
+
+  // The settings kmip configure (or an earlier apply) saved, equal to the file's: nothing to do.
+  KmipConfig saved = k.load(text).kmip->config;
+  saved.version = kmip::Version{2, 0};
+  saved.encryption_key_uid = "uid-of-the-store-key";
+  f.apply("version: 1\n");  // the store itself
+  save_kmip_config(f.store.dir(), saved);
+  const std::string bytes = unit_pki::read_text(kmip_config_path(f.store.dir()).string());
+  const std::int64_t head = f.store.audit_head();
+  ApplyResult equal = apply(text, false);  // no dry run: a test would fail (nothing listens on port 1)
+  CHECK(equal.actions.empty());
+  CHECK_FALSE(equal.changed);
+  CHECK(f.store.audit_head() == head);
+  CHECK(unit_pki::read_text(kmip_config_path(f.store.dir()).string()) == bytes);
+  CHECK(apply(text + "  no_test: true\n", false).actions.empty());  // no_test is no setting
+
+  // Each difference, named; the password only as "changed".
+  ScopedEnv other("APPLCTL_UNIT_KMIP_PASSWORD_2", "second-pa55");
+  std::string changed = kmip_yaml("  username: operator\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD_2\n  timeout: 20\n");
+  changed.replace(changed.find("port: 1"), 7, "port: 2");
+  ApplyResult diff = apply(changed, true);
+  REQUIRE(diff.actions.size() == 1);
+  const PlanAction& a = diff.actions[0];
+  CHECK(a.op == '~');
+  CHECK(a.kind == "kmip");
+  CHECK(a.name == "127.0.0.1:2");
+  CHECK(a.detail == "port 1 -> 2; username appl -> operator; password changed; timeout 10 s -> 20 s");
+  unit_pki::write_text(k.tmp / "client2.pem", Pki::get().text("cn-late.pem"));
+  unit_pki::write_text(k.tmp / "ca2.pem", Pki::get().text("twin-a.pem"));
+  std::string client = kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n", "other.key");
+  client.replace(client.find("client.pem"), 10, "client2.pem");
+  client.replace(client.find("ca.pem"), 6, "ca2.pem");
+  const std::string detail = apply(client, true).actions.at(0).detail;
+  CHECK(detail == "CA CN=Unit Root CA -> CN=Twin CA; client certificate " + Pki::get().fingerprint("leaf").substr(0, 16) +
+                      " -> " + Pki::get().fingerprint("cn-late").substr(0, 16));
+  for (const auto& r : {diff, apply(client, true)})
+    for (const auto& act : r.actions) {
+      CHECK(act.detail.find("pa55") == std::string::npos);
+      CHECK(act.detail.find("PRIVATE") == std::string::npos);
+    }
+  CHECK(unit_pki::read_text(kmip_config_path(f.store.dir()).string()) == bytes);  // dry runs
+}
+
+TEST_CASE("kmip apply: a failed server test changes nothing, no_test saves and keeps the store key", "[provision][kmip]") {
+  KmipFiles k;
+  TempDir tmp;
+  Store store = Store::open(tmp.path() / "store", Store::Mode::ReadWrite);
+  Error e = error_of([&] { apply_appliance(store, {k.load(kmip_yaml()), false, false}); });
+  CHECK(e.kind() == ErrorKind::Remote);
+  CHECK(std::string(e.what()).find("a.yaml:3:3: kmip: the test of 127.0.0.1:1 failed, nothing changed: ") == 0);
+  CHECK_FALSE(std::filesystem::exists(Store::database_path(store.dir())));  // not even the store
+  CHECK_FALSE(std::filesystem::exists(kmip_config_path(store.dir())));
+
+  // no_test: saved at once, with an audit row; applied again: nothing to do.
+  ApplyResult r = apply_appliance(store, {k.load(kmip_yaml("  no_test: true\n")), false, false});
+  CHECK(r.changed);
+  auto saved = load_kmip_config(store.dir());
+  REQUIRE(saved);
+  CHECK(saved->server() == "127.0.0.1:1");
+  CHECK_FALSE(saved->version);
+  CHECK_FALSE(saved->credential);
+  CHECK(apply_appliance(store, {k.load(kmip_yaml("  no_test: true\n")), false, false}).actions.empty());
+
+  // A change keeps the key that encrypts the store; a failed test keeps the settings as they were.
+  saved->encryption_key_uid = "uid-of-the-store-key";
+  save_kmip_config(store.dir(), *saved);
+  const std::string before = unit_pki::read_text(kmip_config_path(store.dir()).string());
+  const std::int64_t head = store.audit_head();
+  CHECK(error_of([&] { apply_appliance(store, {k.load(kmip_yaml("  timeout: 5\n")), false, false}); }).kind() ==
+        ErrorKind::Remote);
+  CHECK(unit_pki::read_text(kmip_config_path(store.dir()).string()) == before);
+  CHECK(store.audit_head() == head);
+  r = apply_appliance(store, {k.load(kmip_yaml("  timeout: 5\n  no_test: true\n")), false, false});
+  CHECK(ops(r) == std::vector<std::string>{"~ kmip 127.0.0.1:1"});
+  CHECK(load_kmip_config(store.dir())->timeout_seconds == 5);
+  CHECK(load_kmip_config(store.dir())->encryption_key_uid == "uid-of-the-store-key");
+  CHECK(store.audit_head() > head);
+
+  // A store transaction that does not commit (a trigger refuses its audit row): the settings saved
+  // inside it are put back.
+  {
+    unit_pki::RawDb raw(store.dir());
+    raw.exec("CREATE TRIGGER refuse_apply BEFORE INSERT ON audit_log WHEN NEW.command = 'apply' "
+             "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  }
+  const std::string saved_bytes = unit_pki::read_text(kmip_config_path(store.dir()).string());
+  Error refused = error_of([&] { apply_appliance(store, {k.load(kmip_yaml("  timeout: 6\n  no_test: true\n")), false, false}); });
+  CHECK(std::string(refused.what()).find("injected failure") != std::string::npos);
+  CHECK(unit_pki::read_text(kmip_config_path(store.dir()).string()) == saved_bytes);
+  unit_pki::RawDb(store.dir()).exec("DROP TRIGGER refuse_apply");
+
+  // --prune without a kmip section leaves the settings alone.
+  CHECK(apply_appliance(store, {k.load("version: 1\ncertificates: []\nips: []\n"), false, true}).actions.empty());
+  CHECK(load_kmip_config(store.dir()));
+}
+
+TEST_CASE("export-config writes the kmip section, apply reads it back as equal", "[provision][kmip]") {
+  KmipFiles k;
+  TempDir tmp;
+  Store store = Store::open(tmp.path() / "store", Store::Mode::ReadWrite);
+  ScopedEnv password("APPLCTL_UNIT_KMIP_PASSWORD", "kmip-unit-pa55");
+  const std::string text = kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n  no_test: true\n");
+  apply_appliance(store, {k.load(text), false, false});
+  ScopedEnv pass("APPLCTL_UNIT_EXPORT_PASS", "export pass");
+  ScopedEnv kmip_password(kKmipPasswordEnv, "kmip-unit-pa55");
+
+  for (bool to_dir : {true, false}) {
+    INFO("to a directory: " << to_dir);
+    TempDir out;
+    ExportConfigRequest req;
+    if (to_dir) req.dir = out.path() / "export";
+    CHECK(error_of([&] { export_config(store, req); }).kind() == ErrorKind::Refused);  // the client key needs it
+    req.passphrase.env = "APPLCTL_UNIT_EXPORT_PASS";
+    ExportConfigResult exported = export_config(store, req);
+    CHECK(exported.kmip);
+    CHECK(exported.kmip_password_env == kKmipPasswordEnv);
+    CHECK(exported.yaml.find("password_env: KMIP_PASSWORD") != std::string::npos);
+    CHECK(exported.yaml.find("kmip-unit-pa55") == std::string::npos);
+    CHECK(exported.yaml.find("PRIVATE KEY") == std::string::npos);
+    std::string base = out.path().string();
+    if (to_dir) {
+      std::map<std::string, bool> files;
+      for (const auto& file : exported.files)
+        if (file.path.starts_with("kmip/")) files[file.path] = file.secret;
+      CHECK(files == std::map<std::string, bool>{{"kmip/ca.pem", false}, {"kmip/client.pem", false}, {"kmip/client.p12", true}});
+      CHECK(exported.yaml.find("client_cert: kmip/client.p12") != std::string::npos);
+      CHECK(exported.yaml.find("client_key") == std::string::npos);
+      write_export(*req.dir, exported, false);
+      base = req.dir->string();
+      const auto mode = std::filesystem::status(*req.dir / "kmip" / "client.p12").permissions() & std::filesystem::perms::all;
+      CHECK(mode == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    } else {
+      CHECK(exported.files.empty());
+      CHECK(exported.yaml.find("client_p12: ") != std::string::npos);
+      CHECK(exported.yaml.find("ca_pem: |") != std::string::npos);
+    }
+    ApplianceFile back = load_appliance(exported.yaml, "export.yaml", base);
+    REQUIRE(back.kmip);
+    CHECK(kmip_differences(*load_kmip_config(store.dir()), back.kmip->config).empty());
+    // Applied to the store it came from: nothing to do, so nothing is contacted.
+    CHECK(apply_appliance(store, {std::move(back), false, false}).actions.empty());
+  }
 }
