@@ -193,7 +193,7 @@ KmipTestRecord kmip_test_record(const KmipTestResult& t) {
   return rec;
 }
 
-KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) {
+KmipConfigureResult configure_kmip(const fs::path& dir, const KmipConfigureRequest& r) {
   KmipInputs in = read_kmip_inputs(r);
   KmipConfig& config = in.config;
   KmipConfigureResult result;
@@ -210,24 +210,38 @@ KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& r) 
     result.warnings.push_back("saved without testing the connection: run applctl kmip test");
   }
 
+  // An encrypted store is opened with the KMIP settings: the new ones must reach its key, and are
+  // saved before it is opened.
+  const bool encrypted = store_encrypted(dir);
+  if (encrypted && !r.test)
+    fail(ErrorKind::Refused, "the store is encrypted with a key on the KMIP server: new settings must be tested",
+         "drop --no-test; the settings must reach the key that encrypts the store");
+  if (encrypted) check_store_key_with(dir, config);
+
   // Saved only now: a failed check or test above left nothing behind.
-  ensure_initialized(store);
-  const fs::path dir = store.dir();
-  auto tx = store.write("kmip configure");  // the store's write lock also serializes configures
   std::optional<KmipConfig> previous;
+  bool saved = false;
+  auto save = [&] {
+    try {
+      previous = load_kmip_config(dir);
+    } catch (const Error&) {
+      // A damaged file is what a new configure replaces.
+    }
+    keep_store_key(config, previous);
+    config.configured_at = t;
+    save_kmip_config(dir, config);
+    saved = true;
+  };
+  if (encrypted) save();
   try {
-    previous = load_kmip_config(dir);
-  } catch (const Error&) {
-    // A damaged file is what a new configure replaces.
-  }
-  if (previous) config.encryption_key_uid = previous->encryption_key_uid;  // an encrypted store stays readable
-  config.configured_at = t;
-  tx.touch("kmip:" + config.server());
-  save_kmip_config(dir, config);
-  try {
+    Store store = Store::open(dir, Store::Mode::ReadWrite);
+    ensure_initialized(store);
+    auto tx = store.write("kmip configure");  // the store's write lock also serializes configures
+    if (!encrypted) save();
+    tx.touch("kmip:" + config.server());
     tx.commit();
   } catch (...) {
-    restore_kmip_config(dir, previous);
+    if (saved) restore_kmip_config(dir, previous);
     throw;
   }
   if (result.test) save_kmip_test(dir, kmip_test_record(*result.test));

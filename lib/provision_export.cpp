@@ -30,7 +30,7 @@ std::string file_stem(const CertRow& row, std::set<std::string>& used) {
   std::string stem;
   for (char c : row.friendly_name)
     stem += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (stem.empty() || stem.front() == '.') stem = "cert" + stem;
+  if (stem.empty() || stem.front() == '.') stem.insert(0, "cert");  // not "cert" + stem: GCC 12 -O3 -Wrestrict
   if (!used.insert(stem).second) {
     stem += "-" + row.fingerprint_sha256.substr(0, 8);
     used.insert(stem);

@@ -8,6 +8,7 @@
 
 #include "applctl/certificate.hpp"
 #include "applctl/error.hpp"
+#include "applctl/store_crypt.hpp"
 #include "provision_reader.hpp"
 
 namespace applctl {
@@ -188,9 +189,19 @@ std::optional<PlanAction> plan_kmip(const KmipSpec& spec, const fs::path& store_
 KmipUpdate::KmipUpdate(const KmipSpec& spec, fs::path store_dir) : spec_(spec), dir_(std::move(store_dir)) {}
 
 void KmipUpdate::test() {
-  if (!spec_.test || tested_) return;
+  if (tested_) return;
+  const bool encrypted = store_encrypted(dir_);
+  if (!spec_.test) {
+    if (encrypted)
+      fail(ErrorKind::Refused,
+           fmt::format("{}: kmip: the store is encrypted with a key on the KMIP server: new settings must be tested",
+                       spec_.pos.str()),
+           "remove no_test: the settings must reach the key that encrypts the store");
+    return;
+  }
   try {
     tested_ = test_kmip_settings(spec_.config);
+    if (encrypted) check_store_key_with(dir_, spec_.config);
   } catch (const Error& e) {
     fail(e.kind(),
          fmt::format("{}: kmip: the test of {} failed, nothing changed: {}", spec_.pos.str(), spec_.config.server(), e.what()),
@@ -206,7 +217,7 @@ void KmipUpdate::save() {
   }
   KmipConfig config = spec_.config;
   if (tested_) config.version = tested_->version;
-  if (previous_) config.encryption_key_uid = previous_->encryption_key_uid;
+  keep_store_key(config, previous_);
   config.configured_at = now();
   save_kmip_config(dir_, config);
   saved_ = true;

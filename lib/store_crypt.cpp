@@ -177,6 +177,32 @@ PageKeys fetch_store_keys(const fs::path& dir) {
 
 }  // namespace detail
 
+void check_store_key_with(const fs::path& dir, const KmipConfig& candidate) {
+  if (!store_encrypted(dir)) return;
+  const auto saved = load_kmip_config(dir);
+  if (!saved || saved->encryption_key_uid.empty()) return;  // unreadable anyway: nothing to keep reachable
+  const std::string& uid = saved->encryption_key_uid;
+  std::string check;
+  try {
+    kmip::Client c = connect(candidate);
+    check = derive_keys(c.get(uid), uid).check_value();
+  } catch (const Error& e) {
+    throw Error(e.kind(),
+                fmt::format("the KMIP settings for {} cannot reach the key '{}' that encrypts the store: {}", candidate.server(),
+                            printable(uid), e.what()),
+                "nothing was saved; the new server must hold the store's key (or run applctl kmip decrypt first)");
+  }
+  if (!saved->encryption_key_check.empty() && check != saved->encryption_key_check)
+    fail(ErrorKind::Refused,
+         fmt::format("KMIP key '{}' on {} is not the key that encrypts the store", printable(uid), candidate.server()),
+         "nothing was saved; the new server must hold the store's key (or run applctl kmip decrypt first)");
+}
+
+void keep_store_key(KmipConfig& config, const std::optional<KmipConfig>& saved) {
+  config.encryption_key_uid = saved ? saved->encryption_key_uid : std::string();
+  config.encryption_key_check = saved ? saved->encryption_key_check : std::string();
+}
+
 bool store_encrypted(const fs::path& dir) { return detail::looks_encrypted(Store::database_path(dir).string()); }
 
 EncryptResult encrypt_store(const fs::path& dir, const EncryptRequest& request) {

@@ -98,7 +98,7 @@ std::string value_function(const std::vector<CommandNode>& nodes) {
     for (const auto& v : node.values) {
       std::vector<std::string> patterns;
       for (const auto& n : v.names)
-        patterns.push_back(node.path.empty() ? "*" + sh_quoted(" " + n) : sh_quoted(node.path + " " + n));
+        patterns.push_back(node.path.empty() ? fmt::format("*{}", sh_quoted(" " + n)) : sh_quoted(node.path + " " + n));
       const std::string choices = fmt::format("{}", fmt::join(v.choices, " "));
       arms += fmt::format("    {}) {};;\n", fmt::join(patterns, "|"), choices.empty() ? "" : "echo " + sh_quoted(choices) + " ");
     }

@@ -82,7 +82,7 @@ void setup_kmip_configure(CLI::App& app, Runner& run) {
     o->req.passphrase_given = !o->pass.file.empty() || !o->pass.env.empty();
     o->req.password = o->password.getter("KMIP password", false);
     o->req.test = !o->no_test;
-    KmipConfigureResult r = configure_kmip(ctx.store(), o->req);
+    KmipConfigureResult r = configure_kmip(ctx.store_dir(), o->req);
     for (const auto& w : r.warnings) spdlog::warn("kmip configure: {}", w);
     spdlog::info("kmip configure: saved {}", r.server);
     nlohmann::json doc = {{"server", r.server},

@@ -158,7 +158,9 @@ const std::vector<Verb>& verbs() {
        "  applctl kmip configure --host 192.0.2.20 --port 5696 --ca kms-ca.pem --client-cert appliance.p12 \\\n"
        "      --passphrase-file p12.pass --username appliance --password-env KMIP_PASSWORD\n"
        "  applctl kmip configure --host kms.example.com --ca ca.pem --client-cert c.pem --no-test   # server not up yet\n",
-       EXIT_COMMON ";\n  6 unreadable file, wrong passphrase, or a client key that does not match its certificate;\n"
+       EXIT_COMMON ";\n  4 on an encrypted store: the new server does not have the store's key;\n"
+       "  5 --no-test on an encrypted store, or the server's key is another one;\n"
+       "  6 unreadable file, wrong passphrase, or a client key that does not match its certificate;\n"
        "  7 the server cannot be reached, its certificate does not verify, or it refused the test (nothing saved)\n"},
       {"kmip", "create-key", "Create an AES key on the KMIP server and activate it; prints its unique identifier",
        StoreUse::None, setup_kmip_create_key,

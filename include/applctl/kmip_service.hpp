@@ -79,8 +79,10 @@ KmipTestRecord kmip_test_record(const KmipTestResult& result);
 
 // Reads and checks every input (read_kmip_inputs), then connects and runs DiscoverVersions + Query (Remote on failure,
 // and nothing is saved), then saves the settings and one audit row. Creates the store as
-// `init` does.
-KmipConfigureResult configure_kmip(Store& store, const KmipConfigureRequest& request);
+// `init` does. On an encrypted store the new settings must also reach the key that encrypts it
+// (check_store_key_with; untested settings are Refused), and the store is opened with them: so
+// an appliance can move to a new KMIP server that holds the same key.
+KmipConfigureResult configure_kmip(const std::filesystem::path& store_dir, const KmipConfigureRequest& request);
 
 // DiscoverVersions + Query with the saved settings; records the outcome (kmip-test.json).
 KmipTestResult test_kmip(const std::filesystem::path& store_dir);

@@ -15,7 +15,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+
+#include "applctl/kmip_config.hpp"
 
 namespace applctl {
 
@@ -46,5 +49,13 @@ struct DecryptResult {
   std::uint64_t bytes = 0;
 };
 DecryptResult decrypt_store(const std::filesystem::path& store_dir);
+
+// For KMIP settings about to replace the saved ones: when the store is encrypted, Get of the key
+// that encrypts it with the new settings, checked against the saved check value. Keeps the
+// error's kind (Remote, NotFound) with a message saying the store would become unreadable;
+// Refused when the server holds a different key under that identifier.
+void check_store_key_with(const std::filesystem::path& store_dir, const KmipConfig& candidate);
+// Copies the encryption key's identifier and check value from the saved settings into new ones.
+void keep_store_key(KmipConfig& config, const std::optional<KmipConfig>& saved);
 
 }  // namespace applctl

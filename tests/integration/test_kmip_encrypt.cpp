@@ -284,6 +284,31 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
     CHECK(a.view() == before);
     CHECK(a.json({"kmip", "status"})["encrypted"] == false);
   }
+  SECTION("new KMIP settings must reach the store's key: another server is refused, the same one kept") {
+    const std::string uid = a.json({"kmip", "encrypt"})["unique_identifier"];
+    const std::string saved = bytes_of(a.store / "kmip.json");
+    PyKmipServer other(pki());  // the same PKI, but it never saw the store's key
+    auto configure = [&](int port, std::vector<std::string> extra) {
+      std::vector<std::string> args{"kmip", "configure", "--host", "127.0.0.1", "--port", std::to_string(port), "--ca",
+                                    pki() / "ca.crt", "--client-cert", pki() / "client.crt", "--client-key", pki() / "client.key"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      return a.run(args);
+    };
+    Result moved = configure(other.port(), {});
+    CHECK(moved.code == 4);
+    CHECK(has(moved.err, "cannot reach the key '" + uid + "' that encrypts the store"));
+    CHECK(configure(other.port(), {"--no-test"}).code == 5);
+    CHECK(bytes_of(a.store / "kmip.json") == saved);
+    CHECK(a.view() == before);
+    // The same server with another timeout: saved, with the store's key and its check value.
+    Result again = configure(server.port(), {"--timeout", "20"});
+    INFO(again.err);
+    CHECK(again.code == 0);
+    nlohmann::json settings = nlohmann::json::parse(bytes_of(a.store / "kmip.json"));
+    CHECK(settings["timeout_seconds"] == 20);
+    CHECK(settings["encryption"] == nlohmann::json::parse(saved)["encryption"]);
+    CHECK(a.view() == before);
+  }
   SECTION("the key destroyed out of band: the store cannot be opened, and says why") {
     const std::string uid = a.json({"kmip", "encrypt"})["unique_identifier"];
     destroy_out_of_band(server.port(), uid);
