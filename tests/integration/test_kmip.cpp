@@ -16,6 +16,8 @@ using clitest::has;
 using clitest::Result;
 using kmiptest::KmipPki;
 using kmiptest::PyKmipServer;
+using kmiptest::hex_of;
+using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -38,36 +40,6 @@ struct Configured : Appliance {
     REQUIRE(r.code == 0);
   }
 };
-
-// PyKMIP's own client, the independent reader: the key's bytes (hex), algorithm and length,
-// name and state.
-Result pykmip_get(int port, const std::string& uid) {
-  const char* script = R"py(
-import sys, logging
-logging.disable(logging.CRITICAL)
-from kmip.pie.client import ProxyKmipClient
-port, cert, key, ca, uid = sys.argv[1:]
-with ProxyKmipClient(hostname="127.0.0.1", port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null") as c:
-    k = c.get(uid)
-    print(k.value.hex())
-    print(k.cryptographic_algorithm.name, k.cryptographic_length)
-    _, attrs = c.get_attributes(uid, ["Name", "State"])
-    values = {a.attribute_name.value: a.attribute_value for a in attrs}
-    print(values["Name"].name_value.value, values["State"].value.name)
-)py";
-  return clitest::run_process({"/usr/bin/python3", "-c", script, std::to_string(port), pki() / "client.crt",
-                               pki() / "client.key", pki() / "ca.crt", uid});
-}
-
-std::string hex_of(const std::string& s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 bool nothing_saved(const Appliance& a) { return !fs::exists(a.store / "kmip.json") && !fs::exists(a.db()); }
 

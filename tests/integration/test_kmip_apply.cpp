@@ -13,6 +13,8 @@ using clitest::has;
 using clitest::Result;
 using kmiptest::KmipPki;
 using kmiptest::PyKmipServer;
+using kmiptest::hex_of;
+using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 
 const KmipPki& pki() { return KmipPki::get(); }
@@ -38,15 +40,6 @@ struct KmipAppliance : Appliance {
   std::string kmip_json() const { return clitest::slurp(store / "kmip.json"); }
 };
 
-std::string hex_of(const std::string& s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 std::string fingerprint_of(const std::string& cert) {
   Result r = clitest::openssl({"x509", "-in", cert, "-noout", "-fingerprint", "-sha256"});

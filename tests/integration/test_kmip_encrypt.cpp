@@ -17,6 +17,7 @@ using clitest::has;
 using clitest::Result;
 using kmiptest::KmipPki;
 using kmiptest::PyKmipServer;
+using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -78,24 +79,6 @@ with ProxyKmipClient(hostname="127.0.0.1", port=int(port), cert=cert, key=key, c
                                    pki() / "client.key", pki() / "ca.crt", uid});
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
-}
-
-Result pykmip_get(int port, const std::string& uid) {
-  const char* script = R"py(
-import sys, logging
-logging.disable(logging.CRITICAL)
-from kmip.pie.client import ProxyKmipClient
-port, cert, key, ca, uid = sys.argv[1:]
-with ProxyKmipClient(hostname="127.0.0.1", port=int(port), cert=cert, key=key, ca=ca, config_file="/dev/null") as c:
-    k = c.get(uid)
-    print(k.value.hex())
-    print(k.cryptographic_algorithm.name, k.cryptographic_length)
-    _, attrs = c.get_attributes(uid, ["Name", "State"])
-    values = {a.attribute_name.value: a.attribute_value for a in attrs}
-    print(values["Name"].name_value.value, values["State"].value.name)
-)py";
-  return clitest::run_process({"/usr/bin/python3", "-c", script, std::to_string(port), pki() / "client.crt",
-                               pki() / "client.key", pki() / "ca.crt", uid});
 }
 
 // `cert export NAME --format pem`, read back by the openssl CLI: its SHA-256 fingerprint line.
