@@ -112,6 +112,12 @@ std::string KmipConfig::server() const {
   return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
+kmip::Client KmipConfig::connect() const {
+  kmip::Client c(client_settings());
+  if (!version) c.negotiate();
+  return c;
+}
+
 kmip::ClientSettings KmipConfig::client_settings() const {
   kmip::ClientSettings s;
   s.host = host;

@@ -134,13 +134,6 @@ std::string check_host(const std::string& host) {
   return h;
 }
 
-// A client with a protocol version: the saved one, else negotiated now.
-kmip::Client connect(const KmipConfig& config) {
-  kmip::Client c(config.client_settings());
-  if (!config.version) c.negotiate();
-  return c;
-}
-
 }  // namespace
 
 KmipInputs read_kmip_inputs(const KmipConfigureRequest& r, const KmipInputErrorFn& on_error) {
@@ -268,7 +261,7 @@ std::string create_kmip_key(const fs::path& store_dir, const kmip::AesKeySpec& s
   if (spec.bits != 128 && spec.bits != 256)
     fail(ErrorKind::BadInput, fmt::format("invalid key length {}: AES keys here are 128 or 256 bits", spec.bits));
   const KmipConfig config = require_kmip_config(store_dir);
-  kmip::Client c = connect(config);
+  kmip::Client c = config.connect();
   const std::string uid = c.create_aes_key(spec);
   try {
     c.activate(uid);
@@ -286,7 +279,7 @@ std::string create_kmip_key(const fs::path& store_dir, const kmip::AesKeySpec& s
 
 KmipKeyResult get_kmip_key(const fs::path& store_dir, const std::string& uid, bool reveal) {
   const KmipConfig config = require_kmip_config(store_dir);
-  kmip::Client c = connect(config);
+  kmip::Client c = config.connect();
   kmip::KeyObject object = c.get(uid);
   KmipKeyResult r;
   r.attributes = c.get_attributes(uid);
@@ -306,7 +299,7 @@ KmipKeyResult get_kmip_key(const fs::path& store_dir, const std::string& uid, bo
 std::vector<std::string> locate_kmip_keys(const fs::path& store_dir, const std::string& name) {
   if (name.empty()) fail(ErrorKind::BadInput, "the name to locate is empty");
   const KmipConfig config = require_kmip_config(store_dir);
-  kmip::Client c = connect(config);
+  kmip::Client c = config.connect();
   std::vector<std::string> uids = c.locate(name);
   if (uids.empty())
     fail(ErrorKind::NotFound, fmt::format("the KMIP server has no key named '{}'", printable(name)),
@@ -319,7 +312,7 @@ KmipDestroyResult destroy_kmip_key(const fs::path& store_dir, const std::string&
   if (!config.encryption_key_uid.empty() && uid == config.encryption_key_uid)
     fail(ErrorKind::Refused, fmt::format("key '{}' encrypts this store: destroying it would lose the store", printable(uid)),
          "run applctl kmip decrypt first");
-  kmip::Client c = connect(config);
+  kmip::Client c = config.connect();
   KmipDestroyResult r;
   if (c.get_attributes(uid).state_value == kmip::kStateActive) {
     c.revoke(uid);

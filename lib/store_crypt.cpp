@@ -28,14 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-kmip::Client connect(const KmipConfig& config) {
-  kmip::Client c(config.client_settings());
-  if (!config.version) c.negotiate();
-  return c;
-}
-
-// The key's bytes, derived. BadInput when the object is not a symmetric key of 128 bits or more.
-PageKeys derive_keys(const kmip::KeyObject& object, const std::string& uid) {
+// Get of key `uid` through `via`, derived into page keys (the key's bytes are wiped with the
+// KeyObject). BadInput when the object is not a symmetric key of 128 bits or more.
+PageKeys fetch_page_keys(const KmipConfig& via, const std::string& uid) {
+  const kmip::KeyObject object = via.connect().get(uid);
   if (object.key.size() < 16)
     fail(ErrorKind::BadInput,
          fmt::format("KMIP object '{}' is a {} without symmetric key bytes of 128 bits or more", printable(uid), object.object_type),
@@ -162,8 +158,7 @@ PageKeys fetch_store_keys(const fs::path& dir) {
          "if this store was encrypted with applctl kmip encrypt, restore its kmip.json from a backup");
   const std::string& uid = config->encryption_key_uid;
   try {
-    kmip::Client c = connect(*config);
-    PageKeys keys = derive_keys(c.get(uid), uid);
+    PageKeys keys = fetch_page_keys(*config, uid);
     if (!config->encryption_key_check.empty() && keys.check_value() != config->encryption_key_check)
       fail(ErrorKind::Failed, fmt::format("KMIP key '{}' is not the key this store was encrypted with", printable(uid)));
     return keys;
@@ -184,8 +179,7 @@ void check_store_key_with(const fs::path& dir, const KmipConfig& candidate) {
   const std::string& uid = saved->encryption_key_uid;
   std::string check;
   try {
-    kmip::Client c = connect(candidate);
-    check = derive_keys(c.get(uid), uid).check_value();
+    check = fetch_page_keys(candidate, uid).check_value();
   } catch (const Error& e) {
     throw Error(e.kind(),
                 fmt::format("the KMIP settings for {} cannot reach the key '{}' that encrypts the store: {}", candidate.server(),
@@ -221,14 +215,10 @@ EncryptResult encrypt_store(const fs::path& dir, const EncryptRequest& request) 
     r.created_key = true;
   }
   try {
-    std::optional<PageKeys> keys;
-    {
-      kmip::Client c = connect(config);
-      keys.emplace(derive_keys(c.get(uid), uid));
-    }
-    detail::CryptVfs vfs(*keys);
+    const PageKeys keys = fetch_page_keys(config, uid);
+    detail::CryptVfs vfs(keys);
     config.encryption_key_uid = uid;
-    config.encryption_key_check = keys->check_value();
+    config.encryption_key_check = keys.check_value();
     r.bytes = rewrite_database(dir, nullptr, &vfs, "kmip encrypt", "kmip-key:" + uid,
                                [&] { save_kmip_config(dir, config); }, [&] { restore_kmip_config(dir, previous); });
   } catch (const Error& e) {

@@ -43,6 +43,8 @@ struct KmipConfig {
 
   std::string server() const;  // "host:port", "[v6]:port"
   kmip::ClientSettings client_settings() const;
+  // A connected client speaking the saved protocol version (negotiated now when there is none).
+  kmip::Client connect() const;
 };
 
 std::filesystem::path kmip_config_path(const std::filesystem::path& store_dir);
