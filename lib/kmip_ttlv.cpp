@@ -222,16 +222,8 @@ Item Item::structure(Tag tag, std::vector<Item> children) {
   i.children_ = std::move(children);
   return i;
 }
-Item Item::integer(Tag tag, std::int32_t v) {
-  Item i(tag, Type::Integer);
-  i.number_ = v;
-  return i;
-}
-Item Item::long_integer(Tag tag, std::int64_t v) {
-  Item i(tag, Type::LongInteger);
-  i.number_ = v;
-  return i;
-}
+Item Item::integer(Tag tag, std::int32_t v) { return Item(tag, Type::Integer, v); }
+Item Item::long_integer(Tag tag, std::int64_t v) { return Item(tag, Type::LongInteger, v); }
 Item Item::big_integer(Tag tag, BytesView v) {
   Item i(tag, Type::BigInteger);
   // Sign-extend on the left to a multiple of 8 bytes (at least 8).
@@ -240,16 +232,8 @@ Item Item::big_integer(Tag tag, BytesView v) {
   i.data_.insert(i.data_.end(), v.begin(), v.end());
   return i;
 }
-Item Item::enumeration(Tag tag, std::uint32_t v) {
-  Item i(tag, Type::Enumeration);
-  i.number_ = v;
-  return i;
-}
-Item Item::boolean(Tag tag, bool v) {
-  Item i(tag, Type::Boolean);
-  i.number_ = v ? 1 : 0;
-  return i;
-}
+Item Item::enumeration(Tag tag, std::uint32_t v) { return Item(tag, Type::Enumeration, v); }
+Item Item::boolean(Tag tag, bool v) { return Item(tag, Type::Boolean, v ? 1 : 0); }
 Item Item::text(Tag tag, std::string_view v) {
   Item i(tag, Type::TextString);
   i.data_.assign(v.begin(), v.end());
@@ -260,16 +244,8 @@ Item Item::bytes(Tag tag, BytesView v) {
   i.data_.assign(v.begin(), v.end());
   return i;
 }
-Item Item::date_time(Tag tag, std::int64_t v) {
-  Item i(tag, Type::DateTime);
-  i.number_ = v;
-  return i;
-}
-Item Item::interval(Tag tag, std::uint32_t v) {
-  Item i(tag, Type::Interval);
-  i.number_ = v;
-  return i;
-}
+Item Item::date_time(Tag tag, std::int64_t v) { return Item(tag, Type::DateTime, v); }
+Item Item::interval(Tag tag, std::uint32_t v) { return Item(tag, Type::Interval, v); }
 
 void Item::expect(Type t) const {
   if (type_ != t)

@@ -80,6 +80,7 @@ class Item {
 
  private:
   Item(Tag tag, Type type) : tag_(tag), type_(type) {}
+  Item(Tag tag, Type type, std::int64_t number) : tag_(tag), type_(type), number_(number) {}
   void expect(Type t) const;
   Tag tag_ = 0;
   Type type_ = Type::Structure;
