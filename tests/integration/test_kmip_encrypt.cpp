@@ -23,11 +23,6 @@ using namespace std::chrono_literals;
 
 const KmipPki& pki() { return KmipPki::get(); }
 
-std::string bytes_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 std::string unhex(const std::string& h) {
   std::string out;
   for (std::size_t i = 0; i + 1 < h.size(); i += 2) out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
@@ -141,7 +136,7 @@ while True:
 std::string store_files(const Appliance& a) {
   std::string all;
   for (const auto& e : fs::directory_iterator(a.store))
-    if (e.is_regular_file() && e.path().filename() != "kmip.json") all += bytes_of(e.path());
+    if (e.is_regular_file() && e.path().filename() != "kmip.json") all += clitest::slurp(e.path());
   return all;
 }
 
@@ -169,10 +164,10 @@ TEST_CASE("kmip encrypt and decrypt the whole store with a key held by PyKMIP", 
   const std::string files = store_files(a);
   CHECK(!has(files, key_hex));
   CHECK(!has(files, unhex(key_hex)));
-  CHECK(!has(bytes_of(a.store / "kmip.json"), key_hex));
+  CHECK(!has(clitest::slurp(a.store / "kmip.json"), key_hex));
 
   // Nothing readable in the database file: no header, no names, no certificate; sqlite3 refuses it.
-  const std::string db = bytes_of(a.db());
+  const std::string db = clitest::slurp(a.db());
   CHECK(db.substr(0, 15) != "SQLite format 3");
   CHECK(!has(db, "www.example.com"));
   CHECK(!has(db, "api.example.com"));
@@ -206,14 +201,14 @@ TEST_CASE("kmip encrypt and decrypt the whole store with a key held by PyKMIP", 
 
   // The server down: exit 7, a message naming the store and the server, nothing changed.
   server.stop();
-  const std::string frozen = bytes_of(a.db());
+  const std::string frozen = clitest::slurp(a.db());
   Result down = a.run({"cert", "list"});
   CHECK(down.code == 7);
   CHECK(has(down.err, "cannot open the encrypted store"));
   CHECK(has(down.err, "127.0.0.1:" + std::to_string(server.port())));
   CHECK(a.run({"cert", "self-signed", "--name", "third", "--cn", "third.example.com"}).code == 7);
   CHECK(a.run({"kmip", "decrypt"}).code == 7);
-  CHECK(bytes_of(a.db()) == frozen);
+  CHECK(clitest::slurp(a.db()) == frozen);
   CHECK(a.json({"kmip", "status"})["encrypted"] == true);  // needs no server
 
   server.restart();
@@ -221,7 +216,7 @@ TEST_CASE("kmip encrypt and decrypt the whole store with a key held by PyKMIP", 
   CHECK(dec["changed"] == true);
   CHECK(dec["unique_identifier"] == uid);
   server.stop();  // a plain store needs no server
-  CHECK(bytes_of(a.db()).substr(0, 15) == "SQLite format 3");
+  CHECK(clitest::slurp(a.db()).substr(0, 15) == "SQLite format 3");
   CHECK(clitest::sql(a, "SELECT count(*) FROM certificates") == "3");  // web, second, the factory default
   CHECK(clitest::sql(a, "SELECT command FROM audit_log WHERE command LIKE 'kmip %crypt' ORDER BY id") ==
         "kmip encrypt\nkmip decrypt");
@@ -237,39 +232,39 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
   const std::string before = a.view();
 
   SECTION("no such key: exit 4, nothing changed") {
-    const std::string db = bytes_of(a.db()), settings = bytes_of(a.store / "kmip.json");
+    const std::string db = clitest::slurp(a.db()), settings = clitest::slurp(a.store / "kmip.json");
     Result r = a.run({"kmip", "encrypt", "--key", "no-such-key"});
     CHECK(r.code == 4);
-    CHECK(bytes_of(a.db()) == db);
-    CHECK(bytes_of(a.store / "kmip.json") == settings);
+    CHECK(clitest::slurp(a.db()) == db);
+    CHECK(clitest::slurp(a.store / "kmip.json") == settings);
   }
   SECTION("the server down: exit 7, nothing changed, no key left behind") {
     server.stop();
-    const std::string db = bytes_of(a.db()), settings = bytes_of(a.store / "kmip.json");
+    const std::string db = clitest::slurp(a.db()), settings = clitest::slurp(a.store / "kmip.json");
     Result r = a.run({"kmip", "encrypt"});
     CHECK(r.code == 7);
-    CHECK(bytes_of(a.db()) == db);
-    CHECK(bytes_of(a.store / "kmip.json") == settings);
+    CHECK(clitest::slurp(a.db()) == db);
+    CHECK(clitest::slurp(a.store / "kmip.json") == settings);
     CHECK(a.view() == before);
   }
   SECTION("the server gone between Create and Get: exit 7, nothing changed, the new key named") {
     CutOffRelay relay(server.port(), 1);  // kmip encrypt connects to Create, then again to Get
-    nlohmann::json settings = nlohmann::json::parse(bytes_of(a.store / "kmip.json"));
+    nlohmann::json settings = nlohmann::json::parse(clitest::slurp(a.store / "kmip.json"));
     settings["port"] = relay.port;
     clitest::spit(a.store / "kmip.json", settings.dump());
-    const std::string db = bytes_of(a.db()), saved = bytes_of(a.store / "kmip.json");
+    const std::string db = clitest::slurp(a.db()), saved = clitest::slurp(a.store / "kmip.json");
     Result r = a.run({"kmip", "encrypt"});
     CHECK(r.code == 7);
     CHECK(has(r.err, "still on the server, unused"));
     CHECK(has(relay.proc.out(), "connection 2"));
-    CHECK(bytes_of(a.db()) == db);
-    CHECK(bytes_of(a.store / "kmip.json") == saved);
+    CHECK(clitest::slurp(a.db()) == db);
+    CHECK(clitest::slurp(a.store / "kmip.json") == saved);
     CHECK(a.view() == before);
     CHECK(a.json({"kmip", "status"})["encrypted"] == false);
   }
   SECTION("new KMIP settings must reach the store's key: another server is refused, the same one kept") {
     const std::string uid = a.json({"kmip", "encrypt"})["unique_identifier"];
-    const std::string saved = bytes_of(a.store / "kmip.json");
+    const std::string saved = clitest::slurp(a.store / "kmip.json");
     PyKmipServer other(pki());  // the same PKI, but it never saw the store's key
     auto configure = [&](int port, std::vector<std::string> extra) {
       std::vector<std::string> args{"kmip", "configure", "--host", "127.0.0.1", "--port", std::to_string(port), "--ca",
@@ -281,13 +276,13 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
     CHECK(moved.code == 4);
     CHECK(has(moved.err, "cannot reach the key '" + uid + "' that encrypts the store"));
     CHECK(configure(other.port(), {"--no-test"}).code == 5);
-    CHECK(bytes_of(a.store / "kmip.json") == saved);
+    CHECK(clitest::slurp(a.store / "kmip.json") == saved);
     CHECK(a.view() == before);
     // The same server with another timeout: saved, with the store's key and its check value.
     Result again = configure(server.port(), {"--timeout", "20"});
     INFO(again.err);
     CHECK(again.code == 0);
-    nlohmann::json settings = nlohmann::json::parse(bytes_of(a.store / "kmip.json"));
+    nlohmann::json settings = nlohmann::json::parse(clitest::slurp(a.store / "kmip.json"));
     CHECK(settings["timeout_seconds"] == 20);
     CHECK(settings["encryption"] == nlohmann::json::parse(saved)["encryption"]);
     CHECK(a.view() == before);
@@ -303,7 +298,7 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
   SECTION("another key named in the settings: refused as the wrong key, not as damage") {
     a.json({"kmip", "encrypt"});
     const std::string other = a.json({"kmip", "create-key"})["unique_identifier"];
-    nlohmann::json settings = nlohmann::json::parse(bytes_of(a.store / "kmip.json"));
+    nlohmann::json settings = nlohmann::json::parse(clitest::slurp(a.store / "kmip.json"));
     settings["encryption"]["key_unique_identifier"] = other;
     std::ofstream(a.store / "kmip.json") << settings.dump();
     Result r = a.run({"cert", "list"});
@@ -319,12 +314,12 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
       f.seekp(2 * 4096 + 100);
       f.put('\x5a');
     }
-    const std::string altered = bytes_of(a.db());
+    const std::string altered = clitest::slurp(a.db());
     Result r = a.run({"cert", "list"});
     CHECK(r.code == 1);
     CHECK(has(r.err, "failed its authentication tag"));
     CHECK(has(r.err, "offset 8192"));
-    CHECK(bytes_of(a.db()) == altered);
+    CHECK(clitest::slurp(a.db()) == altered);
   }
   SECTION("kmip encrypt killed at any moment: the store reads, plain or encrypted, with everything in it") {
     for (int delay_ms : {0, 30, 60, 90, 120, 160, 220, 300}) {

@@ -28,11 +28,6 @@ namespace {
 
 PageKeys keys_of(std::uint8_t fill) { return PageKeys::derive(Bytes(32, fill)); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 void flip_byte(const std::string& path, std::streamoff offset) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
   f.seekg(offset);
@@ -145,7 +140,7 @@ TEST_CASE("a WAL database through the VFS: no plaintext on disk, recovered from 
   REQUIRE(fs::exists(path + "-wal"));
   REQUIRE(fs::file_size(path + "-wal") > 32 + 2 * (24 + applctl::kPageSize));  // frames, not just a header
   for (const auto& file : {path, path + "-wal"}) {
-    const std::string bytes = slurp(file);
+    const std::string bytes = unit_pki::read_text(file);
     INFO(file);
     CHECK(bytes.find("SECRET") == std::string::npos);
     CHECK(bytes.find("SQLite format 3") == std::string::npos);
@@ -177,7 +172,7 @@ TEST_CASE("a rollback journal through the VFS is encrypted and rolls a crashed c
     fs::copy_file(path + "-journal", crashed + "-journal");
     db.exec("ROLLBACK");
   }
-  const std::string journal = slurp(crashed + "-journal");
+  const std::string journal = unit_pki::read_text(crashed + "-journal");
   CHECK(journal.size() > 10 * applctl::kPageSize);
   CHECK(journal.find("ORIGINAL-SECRET") == std::string::npos);
   CHECK(journal.find("CHANGED-") == std::string::npos);
