@@ -80,6 +80,12 @@ sqlite3_int64 page_start(PageFile kind, sqlite3_int64 offset) {
   return offset >= frame + kWalFrameHeader ? frame + kWalFrameHeader : -1;
 }
 
+// In the WAL, from an offset in a header: where the next page image starts.
+sqlite3_int64 next_wal_page(sqlite3_int64 offset) {
+  if (offset < kWalHeader) return kWalHeader + kWalFrameHeader;
+  return kWalHeader + (offset - kWalHeader) / kWalFrame * kWalFrame + kWalFrameHeader;
+}
+
 // Checks and decrypts the page image read at `start` into `page`. A short read leaves zeros past
 // the end of the file: a page wholly past the end is returned as zeros, like SQLite expects.
 int open_page(CryptFile* f, sqlite3_int64 start, std::uint8_t* page, bool short_read) {
@@ -105,7 +111,7 @@ int x_read(sqlite3_file* file, void* buf, int amt, sqlite3_int64 off) {
   for (sqlite3_int64 at = off; at < end;) {
     const sqlite3_int64 start = page_start(f->kind, at);
     if (start < 0) {  // a WAL header: skip to the next page image
-      at = at < kWalHeader ? kWalHeader + kWalFrameHeader : kWalHeader + (at - kWalHeader) / kWalFrame * kWalFrame + kWalFrameHeader;
+      at = next_wal_page(at);
       continue;
     }
     if (start >= end) break;
@@ -154,7 +160,7 @@ int x_write(sqlite3_file* file, const void* buf, int amt, sqlite3_int64 off) {
     for (sqlite3_int64 at = off; at < end;) {
       const sqlite3_int64 start = page_start(f->kind, at);
       if (start < 0) {
-        at = at < kWalHeader ? kWalHeader + kWalFrameHeader : kWalHeader + (at - kWalHeader) / kWalFrame * kWalFrame + kWalFrameHeader;
+        at = next_wal_page(at);
         continue;
       }
       if (start >= end) break;
