@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -102,6 +104,20 @@ int truncate_long_wal(void*, sqlite3* db, const char* schema, int frames) {
   return SQLITE_OK;
 }
 
+// Turning a new database to WAL takes a lock SQLite does not wait for with its busy handler (a
+// reader that waited could deadlock), so concurrent first commands on a new store can see BUSY
+// here for a moment: retried until the lock timeout, as every other lock is waited for.
+void set_wal_mode(sql::Db& db) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(sql::lock_timeout_ms());
+  for (;;) {
+    const int rc = sqlite3_exec(db.handle(), "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+      sql::raise(db.handle(), rc, "PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 int schema_version(sql::Db& db) {
   auto exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
   if (!exists.step()) return 0;
@@ -192,7 +208,7 @@ void Store::connect() const {
   sqlite3_busy_timeout(db->handle(), sql::lock_timeout_ms());
   if (vfs_) db->exec("PRAGMA temp_store=MEMORY");  // the encrypting VFS opens no temporary files
   if (writable) {
-    db->exec("PRAGMA journal_mode=WAL");
+    set_wal_mode(*db);
     db->exec("PRAGMA synchronous=FULL");
     // Every commit is already durable in the WAL (synchronous=FULL); checkpointing on every close
     // would add two more fsyncs to each command. But each command is a new process whose first
