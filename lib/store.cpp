@@ -335,7 +335,9 @@ void Store::remove_key_if_unused(std::int64_t id) {
 std::int64_t Store::count_unattached_keys() const {
   auto q = db().prepare(
       "SELECT count(*) FROM keys k WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.key_id = k.id)"
-      " AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.key_id = k.id)");
+      " AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.key_id = k.id)"
+      // The ACME account key (lib/acme_account.cpp) waits for no certificate.
+      " AND k.id NOT IN (SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'acme.account_key_id')");
   q.step();
   return q.int64(0);
 }

@@ -1,0 +1,154 @@
+// ACME (RFC 8555): the pure parts (base64url, JWK and its RFC 7638 thumbprint, JWS with an ES256
+// account key, directory and problem documents), the client that speaks to a server over HTTPS
+// (libcurl: lib/acme_http.cpp, nonces and signed requests: lib/acme_client.cpp), and the account
+// service that keeps the account key in the store (lib/acme_account.cpp).
+// Built as its own static library (applctl_acme), so libcurl stays out of libapplctl.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "applctl/bytes.hpp"
+#include "applctl/error.hpp"
+#include "applctl/keys.hpp"
+
+namespace applctl::acme {
+
+// RFC 4648 section 5 without padding. Decoding refuses padding, white space and other alphabets.
+std::string base64url(BytesView data);
+Bytes base64url_decode(std::string_view text);  // BadInput when invalid
+
+// The public JWK of an ES256 (EC P-256) key: {"crv":"P-256","kty":"EC","x":..,"y":..}.
+// Any other key is BadInput: the account key is always ec:P-256.
+nlohmann::json public_jwk(const PrivateKey& key);
+// RFC 7638: base64url(SHA-256(the required members, sorted, no white space)); EC and RSA JWKs.
+std::string jwk_thumbprint(const nlohmann::json& jwk);
+
+// The protected header of one request: "jwk" (newAccount) or "kid" (every other request).
+struct JwsHeader {
+  std::string url;
+  std::string nonce;
+  std::optional<std::string> kid;  // the account URL; without it the header carries the jwk
+};
+// The flattened JSON serialization {"protected","payload","signature"}; payload empty for
+// POST-as-GET. The signature is ES256: raw r||s, 32 bytes each.
+nlohmann::json sign_jws(const PrivateKey& key, const JwsHeader& header, std::string_view payload);
+
+struct Directory {
+  std::string new_nonce, new_account, new_order, revoke_cert, key_change;
+  std::string renewal_info;     // ARI, "" when not offered
+  std::string terms_of_service;  // meta.termsOfService, "" when none
+  std::string website;
+  bool external_account_required = false;
+};
+Directory parse_directory(std::string_view body, std::string_view url);  // Remote when unusable
+
+// An RFC 7807 problem document, as an ACME server sends it.
+struct Problem {
+  std::string type;  // "urn:ietf:params:acme:error:badNonce"
+  std::string detail;
+  int status = 0;
+  std::vector<Problem> subproblems;
+  std::string short_type() const;  // "badNonce" for the acme namespace, else the whole type
+};
+// The problem in an error response's body; one made of the status when the body is not one.
+Problem parse_problem(std::string_view body, long http_status);
+// Error(Remote) "<what>: <detail> (<type>)", with a hint for the types an operator can act on.
+Error problem_error(std::string_view what, const Problem& p);
+
+// HTTPS settings of one client.
+struct HttpOptions {
+  std::string ca_bundle;  // PEM file; "" = the system's trusted roots
+  long timeout_seconds = 30;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::multimap<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  std::string header(std::string_view name) const;  // the first value, "" when absent
+  std::string location() const { return header("location"); }
+};
+
+// One ACME server, one account key: the directory (fetched once), a nonce pool of one, and
+// signed POSTs that are sent again on badNonce with the nonce that came with the error, up to
+// kBadNonceRetries times (a server that rejects 5% of good nonces, as pebble does by default,
+// rejects two in a row once in 400 requests: a single retry would fail a cron job now and then).
+inline constexpr int kBadNonceRetries = 3;
+class Client {
+ public:
+  Client(std::string directory_url, PrivateKey account_key, HttpOptions http);
+  ~Client();
+  Client(Client&&) noexcept;
+
+  const std::string& directory_url() const { return directory_url_; }
+  const Directory& directory();
+  void set_account_url(std::string kid) { kid_ = std::move(kid); }
+  const std::string& account_url() const { return kid_; }
+
+  // A signed POST (kid when the account URL is known, else jwk). payload: a JSON text, or
+  // std::nullopt for POST-as-GET. Problem responses throw problem_error(), or with raw are
+  // returned (after the badNonce retry) for the caller to read.
+  HttpResponse post(const std::string& url, const std::optional<std::string>& payload, bool raw = false);
+  // How many badNonce retries this client made (logged with -v; tests read it).
+  int bad_nonce_retries() const { return bad_nonce_retries_; }
+
+ private:
+  struct Impl;
+  std::string take_nonce();
+  std::string directory_url_;
+  PrivateKey key_;
+  std::unique_ptr<Impl> impl_;
+  std::optional<Directory> directory_;
+  std::string nonce_;
+  std::string kid_;
+  int bad_nonce_retries_ = 0;
+};
+
+struct Account {
+  std::string url;     // the kid
+  std::string status;  // "valid", "deactivated", "revoked"
+  std::vector<std::string> contact;
+  bool created = false;  // 201 from newAccount
+};
+// newAccount. only_existing: onlyReturnExisting (NotFound when the server has no account for
+// the key). Sets the client's account URL.
+Account new_account(Client& client, const std::vector<std::string>& contact, bool terms_agreed,
+                    bool only_existing);
+
+// `applctl acme account`.
+struct AccountRequest {
+  std::string server;  // the directory URL
+  std::string email;
+  std::string ca_bundle;
+  bool accept_tos = false;
+};
+struct AccountResult {
+  std::string server, email, account_url, status;
+  std::string key_thumbprint;  // RFC 7638 thumbprint of the account key (public)
+  std::string terms_of_service;
+  bool created = false;  // a new account on the server (else an existing one was found)
+  bool new_key = false;  // a new account key was generated and stored
+  int bad_nonce_retries = 0;
+};
+// Registers the store's account key with the server (a new ec:P-256 key when the store has
+// none), or finds its existing account, and saves key, server, email and account URL in one
+// transaction. Refused when the server has terms of service and accept_tos is false.
+AccountResult register_account(const std::filesystem::path& store_dir, const AccountRequest& req);
+
+// Settings keys of the account in the store.
+inline constexpr const char* kAccountKeySetting = "acme.account_key_id";
+inline constexpr const char* kAccountUrlSetting = "acme.account_url";
+inline constexpr const char* kServerSetting = "acme.server";
+inline constexpr const char* kEmailSetting = "acme.email";
+inline constexpr const char* kCaBundleSetting = "acme.ca_bundle";  // absolute path, when given
+
+}  // namespace applctl::acme
