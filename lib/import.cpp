@@ -53,17 +53,29 @@ std::string import_name(const Store& store, const CertInfo& info) {
 ImportResult import_files(Store& store, const ImportRequest& request) {
   if (request.files.empty()) fail(ErrorKind::Usage, "cert import needs at least one FILE");
   if (request.name) checked_friendly_name(*request.name);
+  std::vector<std::pair<std::string, Decoded>> inputs;
+  for (const auto& file : request.files) {
+    try {
+      Bytes data = read_file(file);
+      inputs.emplace_back(file, decode_any(data, file, request.passphrase, request.passphrase_given));
+    } catch (const Error& e) {
+      rethrow_for(file, e);
+    }
+  }
+  return import_decoded(store, std::move(inputs), request.name, "imported", "cert import");
+}
 
-  // 1. Decode and check every input before touching the store.
+ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Decoded>> inputs,
+                            const std::optional<std::string>& name_given, std::string_view source,
+                            std::string_view command) {
+  if (name_given) checked_friendly_name(*name_given);
+  // 1. Check every input before touching the store.
   std::vector<Incoming> certs;
   std::vector<PrivateKey> keys;
   std::unordered_set<std::string> seen_certs, seen_keys;
-  for (const auto& file : request.files) {
-    Decoded d;
+  for (auto& [file, d] : inputs) {
     std::vector<CertInfo> infos;
     try {
-      Bytes data = read_file(file);
-      d = decode_any(data, file, request.passphrase, request.passphrase_given);
       for (const auto& der : d.certificates) infos.push_back(inspect_certificate(der));
     } catch (const Error& e) {
       rethrow_for(file, e);
@@ -80,7 +92,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
       if (seen_certs.insert(infos[i].fingerprint_sha256).second)
         certs.push_back({std::move(d.certificates[i]), std::move(infos[i]), file, i == 0 ? d.friendly_name : ""});
   }
-  if (request.name) {
+  if (name_given) {
     auto leaves = std::count_if(certs.begin(), certs.end(), [](const Incoming& c) { return c.info.role == Role::Leaf; });
     if (leaves != 1)
       fail(ErrorKind::Usage, fmt::format("--name names one server certificate, but the input has {}", leaves),
@@ -89,7 +101,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
 
   // 2. One transaction for everything.
   ensure_initialized(store);
-  auto tx = store.write("cert import");
+  auto tx = store.write(std::string(command));
   ImportResult result;
   std::unordered_set<std::string> incoming_certs;
   for (const auto& c : certs) incoming_certs.insert(c.info.fingerprint_sha256);
@@ -127,7 +139,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
     }
     std::optional<RequestRow> fulfils;
     if (c.info.role == Role::Leaf) fulfils = pending_request_for(store, c.info.spki_sha256);
-    std::string name = request.name && c.info.role == Role::Leaf ? *request.name
+    std::string name = name_given && c.info.role == Role::Leaf ? *name_given
                        : fulfils                                 ? fulfils->friendly_name
                                                                  : name_for(store, c);
     std::optional<CertRow> replaced = store.cert_by_name(name);
@@ -135,7 +147,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
       fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name),
            "choose another --name, or rename or remove the existing one");
     if (replaced) store.rename_cert(replaced->id, name + " (replaced " + replaced->fingerprint_sha256.substr(0, 8) + ")");
-    std::int64_t id = store.insert_cert(c.info, c.der, name, key_id, "imported");
+    std::int64_t id = store.insert_cert(c.info, c.der, name, key_id, c.info.role == Role::Leaf ? source : "imported");
     if (replaced) {
       // The signed renewal of a certificate takes its place: name, IP addresses and default flag.
       replace_certificate(store, *replaced, id);
