@@ -10,6 +10,7 @@ namespace applctl::cli {
 
 const std::vector<Group>& groups() {
   static const std::vector<Group> g = {
+      {"acme", "An ACME (RFC 8555) certificate authority: the store's account, certificates it issues"},
       {"cert", "Certificates: create, import, list, show, check, export, bundle, rename, remove, default"},
       {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
@@ -67,6 +68,25 @@ const std::vector<Verb>& verbs() {
       {"", "status", "Appliance basics: store, hostnames, IPs, default certificate, counts, soonest expiry",
        StoreUse::Read, setup_status, "  applctl status\n  applctl --json status | jq .soonest_expiry\n",
        EXIT_COMMON "\n"},
+
+      {"acme", "account", "Register the store's ACME account with a server, or find it there again",
+       StoreUse::Write, setup_acme_account,
+       "  applctl acme account --server https://acme-v02.api.letsencrypt.org/directory --email ops@example.com \\\n"
+       "      --accept-tos\n"
+       "  applctl acme account --server https://acme.corp.example/directory --email ops@example.com \\\n"
+       "      --ca-bundle corp-root.pem --accept-tos\n"
+       "  applctl --json acme account --server \"$ACME\" --email ops@example.com | jq -r .kid\n",
+       EXIT_COMMON "; 5 the server has terms of service and --accept-tos was not given, or it requires\n"
+       "  external account binding; 6 invalid --email or --server URL;\n"
+       "  7 the server cannot be reached, its TLS certificate does not verify, or it refused (its problem shown)\n"},
+      {"acme", "issue", "Order a certificate from the ACME account's server: http-01 on a port of its own, key in the store",
+       StoreUse::Write, setup_acme_issue,
+       "  applctl acme issue --name web --domain www.example.com --domain example.com\n"
+       "  applctl acme issue --name lab --domain lab.example.com --domain 192.0.2.10 --http-port 8080 --key ec:P-384\n"
+       "  applctl --json acme issue --name web --domain www.example.com | jq -r .not_after\n",
+       EXIT_COMMON "; 4 the store has no ACME account (applctl acme account);\n"
+       "  5 a certificate of that name exists, or the --http-port cannot be had; 6 invalid name, address or --key;\n"
+       "  7 the server cannot be reached, refused, or did not validate a name (the challenge's error shown)\n"},
 
       {"cert", "bundle", "Zip for the vendor or support: chain as .p7b, each certificate as .cer, status text; no key",
        StoreUse::Read, setup_cert_bundle, "  applctl cert bundle web -o web-support.zip\n",

@@ -1,0 +1,84 @@
+// applctl acme account | issue
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "applctl/acme.hpp"
+#include "applctl/acme_order.hpp"
+#include "applctl/timeutil.hpp"
+#include "cli.hpp"
+#include "render.hpp"
+
+namespace applctl::cli {
+
+void setup_acme_account(CLI::App& app, Runner& run) {
+  auto req = std::make_shared<acme::AccountRequest>();
+  app.add_option("--server", req->server, "The ACME server's directory URL (https://...)")->required();
+  app.add_option("--email", req->email, "Contact email address of the account")->required();
+  app.add_option("--ca-bundle", req->ca_bundle, "CA certificates (PEM) that verify a private ACME server's TLS")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--accept-tos", req->accept_tos, "Agree to the server's terms of service (needed to create an account)");
+  run = [req](Context& ctx) {
+    acme::AccountResult r = acme::register_account(ctx.store_dir(), *req);
+    if (r.bad_nonce_retries > 0) spdlog::info("acme account: {} badNonce retries", r.bad_nonce_retries);
+    spdlog::info("acme account: {} {}", r.created ? "registered" : "found", r.account_url);
+    nlohmann::json doc = {{"server", r.server},
+                          {"email", r.email},
+                          {"status", r.status},
+                          {"kid", r.account_url},
+                          {"account_url", r.account_url},
+                          {"created", r.created},
+                          {"new_key", r.new_key},
+                          {"key_thumbprint", r.key_thumbprint},
+                          {"terms_of_service", r.terms_of_service.empty() ? nlohmann::json(nullptr)
+                                                                          : nlohmann::json(r.terms_of_service)}};
+    Block b;
+    b.add("account", r.created ? "registered" : "found")
+        .add("server", r.server)
+        .add("email", r.email)
+        .add("status", r.status)
+        .add("kid", r.account_url)
+        .add("key thumbprint", r.key_thumbprint);
+    if (!r.terms_of_service.empty()) b.add("terms of service", r.terms_of_service);
+    ctx.emit(doc, b.str());
+    return 0;
+  };
+}
+
+void setup_acme_issue(CLI::App& app, Runner& run) {
+  auto req = std::make_shared<acme::IssueRequest>();
+  app.add_option("--name", req->name, "Friendly name of the new certificate")->required();
+  app.add_option("--domain", req->domains, "A DNS name or IP address for the certificate (repeatable)")
+      ->required()
+      ->allow_extra_args(false);
+  app.add_option("--key", req->key_spec, "Key: rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384")->default_str("ec:P-256");
+  app.add_option("--http-port", req->http_port, "Port of the http-01 responder (the server validates on port 80)")
+      ->default_val(80)
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--timeout", req->timeout_seconds, "Overall limit in seconds for the order")
+      ->default_val(90)
+      ->check(CLI::Range(1, 3600));
+  run = [req](Context& ctx) {
+    acme::IssueResult r = acme::issue_certificate(ctx.store_dir(), *req);
+    spdlog::info("acme issue: {} in {:.2f} s ({} validation requests, {} badNonce retries)", r.name, r.seconds,
+                 r.validation_requests, r.bad_nonce_retries);
+    nlohmann::json doc = {{"friendly_name", r.name},
+                          {"fingerprint_sha256", r.fingerprint_sha256},
+                          {"identifiers", r.identifiers},
+                          {"not_before", format_rfc3339(r.not_before)},
+                          {"not_after", format_rfc3339(r.not_after)},
+                          {"server", r.server},
+                          {"order_url", r.order_url},
+                          {"chain_certificates", r.chain_certificates},
+                          {"seconds", r.seconds}};
+    Block b;
+    b.add("issued", r.name)
+        .add("fingerprint", r.fingerprint_sha256)
+        .add("identifiers", fmt::format("{}", fmt::join(r.identifiers, ", ")))
+        .add("expires", format_rfc3339(r.not_after))
+        .add("server", r.server);
+    ctx.emit(doc, b.str());
+    return 0;
+  };
+}
+
+}  // namespace applctl::cli
