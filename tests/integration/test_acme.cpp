@@ -1,0 +1,260 @@
+// applctl acme account against pebble (Let's Encrypt's test ACME server), end to end: an account
+// registered, found again with the same URL, its key kept in the store and never shown; many
+// registrations with pebble's default 5% badNonce rejection on (the retry must carry them); and
+// the failures: terms of service not accepted, a server that is down, a TLS certificate that does
+// not verify, a URL that is no ACME directory, an unusable email address.
+#include <regex>
+
+#include "integration/pebble.hpp"
+
+namespace {
+
+using clitest::Appliance;
+using clitest::Result;
+using pebbletest::PebblePki;
+using pebbletest::PebbleServer;
+namespace fs = std::filesystem;
+
+PebbleServer& pebble() { return PebbleServer::shared(); }
+
+std::vector<std::string> account_args(const std::string& server, const std::string& ca_bundle,
+                                      std::vector<std::string> extra = {"--accept-tos"}) {
+  std::vector<std::string> args{"acme", "account", "--server", server, "--email", "ops@example.org"};
+  if (!ca_bundle.empty()) args.insert(args.end(), {"--ca-bundle", ca_bundle});
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::vector<std::string> pebble_args(std::vector<std::string> extra = {"--accept-tos"}) {
+  return account_args(pebble().directory_url(), pebble().ca_bundle(), std::move(extra));
+}
+
+std::string setting(const Appliance& a, const std::string& key) {
+  Result r = clitest::run_process({"sqlite3", a.db().string(), "SELECT value FROM settings WHERE key = '" + key + "'"});
+  REQUIRE(r.code == 0);
+  return clitest::chomp(r.out);
+}
+
+// How many badNonce retries `-v` reported on stderr.
+int retries_of(const Result& r) {
+  std::smatch m;
+  static const std::regex re(R"((\d+) badNonce retries)");
+  return std::regex_search(r.err, m, re) ? std::stoi(m[1]) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("acme account registers with pebble, then finds the same account with the stored key",
+          "[integration][acme]") {
+  Appliance a;
+  nlohmann::json first = a.json(pebble_args());
+  const std::string prefix = "https://127.0.0.1:" + std::to_string(pebble().port()) + "/";
+  CHECK(first["created"] == true);
+  CHECK(first["new_key"] == true);
+  CHECK(first["status"] == "valid");
+  CHECK(first["server"] == pebble().directory_url());
+  CHECK(first["email"] == "ops@example.org");
+  const std::string kid = first["kid"];
+  CHECK(kid.rfind(prefix, 0) == 0);
+  CHECK(first["account_url"] == kid);
+  CHECK(std::regex_match(first["key_thumbprint"].get<std::string>(), std::regex("[A-Za-z0-9_-]{43}")));
+  CHECK(first["terms_of_service"].is_string());
+
+  // The settings, and one key in the keys table: EC P-256, which status does not count as a key
+  // waiting for its certificate.
+  CHECK(setting(a, "acme.account_url") == kid);
+  CHECK(setting(a, "acme.server") == pebble().directory_url());
+  CHECK(setting(a, "acme.email") == "ops@example.org");
+  CHECK(!setting(a, "acme.account_key_id").empty());
+  CHECK(a.json({"status"})["unattached_keys"] == 0);
+
+  // Again: the same key finds the same account (onlyReturnExisting); --accept-tos is not needed.
+  nlohmann::json again = a.json(pebble_args({}));
+  CHECK(again["created"] == false);
+  CHECK(again["new_key"] == false);
+  CHECK(again["kid"] == kid);
+  CHECK(again["key_thumbprint"] == first["key_thumbprint"]);
+
+  // Human output: a key: value block; never a key.
+  Result human = a.run(pebble_args());
+  INFO(human.out << human.err);
+  CHECK(human.code == 0);
+  CHECK(human.out.find("account:") != std::string::npos);
+  CHECK(human.out.find(kid) != std::string::npos);
+  CHECK(human.out.find("PRIVATE") == std::string::npos);
+  CHECK(human.err.find("PRIVATE") == std::string::npos);
+
+  // The audit log names the account, never the key.
+  Result audit = clitest::run_process({"sqlite3", a.db().string(), "SELECT * FROM audit_log"});
+  CHECK(audit.out.find("acme account") != std::string::npos);
+  CHECK(audit.out.find(kid) != std::string::npos);
+
+  // Another store is another key, and so another account.
+  Appliance b;
+  nlohmann::json other = b.json(pebble_args());
+  CHECK(other["created"] == true);
+  CHECK(other["kid"] != kid);
+}
+
+TEST_CASE("acme account: 40 registrations and 120 look-ups through pebble's default badNonce rejection",
+          "[integration][acme]") {
+  // pebble 2.4 rejects 5% of the good nonces of requests signed with an account's kid and (seen
+  // in its behaviour, not its documentation) none of those of new accounts: 120 look-ups meet
+  // about 6 rejections, which the retry with the error's nonce must carry; the chance of meeting
+  // none is 0.2%.
+  int retries = 0;
+  for (int i = 0; i < 40; ++i) {
+    Appliance a;
+    std::string kid;
+    for (int round = 0; round < 4; ++round) {
+      std::vector<std::string> args = pebble_args();
+      args.insert(args.begin(), {"-v", "--json"});
+      Result r = a.run(args);
+      INFO("store " << i << " round " << round << ": " << r.out << r.err);
+      REQUIRE(r.code == 0);
+      nlohmann::json j = r.json();
+      CHECK(j["created"] == (round == 0));
+      if (round == 0) kid = j["kid"];
+      CHECK(j["kid"] == kid);
+      retries += retries_of(r);
+    }
+  }
+  INFO("badNonce retries: " << retries);
+  CHECK(retries > 0);
+}
+
+TEST_CASE("acme account failures: no --accept-tos, bad email, and nothing is saved", "[integration][acme]") {
+  Appliance a;
+  Result tos = a.run(pebble_args({}));
+  INFO(tos.out << tos.err);
+  CHECK(tos.code == 5);
+  CHECK(tos.err.find("terms of service") != std::string::npos);
+  CHECK(tos.err.find("--accept-tos") != std::string::npos);
+  CHECK_FALSE(fs::exists(a.db()));
+
+  Result email = a.run({"acme", "account", "--server", pebble().directory_url(), "--email", "not an address",
+                        "--ca-bundle", pebble().ca_bundle(), "--accept-tos"});
+  CHECK(email.code == 6);
+  Result url = a.run({"acme", "account", "--server", "ftp://example.org/dir", "--email", "ops@example.org"});
+  CHECK(url.code == 6);
+  Result missing = a.run({"acme", "account", "--server", pebble().directory_url()});
+  CHECK(missing.code == 2);
+  CHECK_FALSE(fs::exists(a.db()));
+
+  // --json: the error object on stdout.
+  Result j = a.run({"--json", "acme", "account", "--server", pebble().directory_url(), "--email", "ops@example.org",
+                    "--ca-bundle", pebble().ca_bundle()});
+  CHECK(j.code == 5);
+  CHECK(j.json()["error"]["code"] == "refused");
+}
+
+TEST_CASE("acme account: a server that is down, a TLS certificate that does not verify, not a directory: exit 7",
+          "[integration][acme]") {
+  Appliance a;
+  SECTION("nothing listens on the port") {
+    const std::string down = "https://127.0.0.1:" + std::to_string(clitest::free_port()) + "/dir";
+    Result r = a.run(account_args(down, pebble().ca_bundle()));
+    INFO(r.out << r.err);
+    CHECK(r.code == 7);
+    CHECK(r.err.find(down) != std::string::npos);
+    nlohmann::json j = a.json({"acme", "account", "--server", down, "--email", "ops@example.org", "--accept-tos"}, 7);
+    CHECK(j["error"]["code"] == "remote-failed");
+    CHECK_FALSE(fs::exists(a.db()));
+  }
+  SECTION("--ca-bundle of another CA") {
+    Result r = a.run(account_args(pebble().directory_url(), PebblePki::get() / "other-ca.crt"));
+    INFO(r.out << r.err);
+    CHECK(r.code == 7);
+    CHECK(r.err.find("--ca-bundle") != std::string::npos);
+    CHECK_FALSE(fs::exists(a.db()));
+  }
+  SECTION("no --ca-bundle: the system's roots do not know pebble's TLS CA") {
+    Result r = a.run(account_args(pebble().directory_url(), ""));
+    INFO(r.out << r.err);
+    CHECK(r.code == 7);
+    CHECK_FALSE(fs::exists(a.db()));
+  }
+  SECTION("a URL of the server that is not its directory") {
+    const std::string url = "https://127.0.0.1:" + std::to_string(pebble().port()) + "/no-such-directory";
+    Result r = a.run(account_args(url, pebble().ca_bundle()));
+    INFO(r.out << r.err);
+    CHECK(r.code == 7);
+    CHECK_FALSE(fs::exists(a.db()));
+  }
+  SECTION("the server stopped after a first registration: the stored account stays as it was") {
+    PebbleServer own;
+    nlohmann::json first =
+        a.json({"acme", "account", "--server", own.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+                own.ca_bundle(), "--accept-tos"});
+    const std::string before = a.dump();
+    own.stop();
+    Result r = a.run({"acme", "account", "--server", own.directory_url(), "--email", "new@example.org", "--ca-bundle",
+                      own.ca_bundle()});
+    CHECK(r.code == 7);
+    CHECK(a.dump() == before);
+    CHECK(setting(a, "acme.account_url") == first["kid"].get<std::string>());
+  }
+}
+
+TEST_CASE("acme issue: http-01 for a DNS name and an IP address, the chain verifies against pebble's root",
+          "[integration][acme]") {
+  PebbleServer server(true);
+  Appliance a;
+  a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+          server.ca_bundle(), "--accept-tos"});
+  const std::string port = std::to_string(server.http01_port());
+
+  nlohmann::json r = a.json({"acme", "issue", "--name", "web", "--domain", "test.example", "--domain", "127.0.0.1",
+                             "--http-port", port});
+  CHECK(r["friendly_name"] == "web");
+  CHECK(r["identifiers"] == nlohmann::json({"dns:test.example", "ip:127.0.0.1"}));
+  CHECK(r["chain_certificates"] == 2);
+  CHECK(r["seconds"].get<double>() < 10);
+
+  // The openssl CLI is the oracle: the exported chain verifies against the root pebble made at
+  // its start, for both names, and the key in the store is the certificate's.
+  clitest::spit(a.dir / "root.pem", server.root_pem());
+  Result exp = a.run({"cert", "export", "web", "--format", "pem", "--with-chain", "-o", (a.dir / "chain.pem").string()});
+  INFO(exp.out << exp.err);
+  REQUIRE(exp.code == 0);
+  const std::string root = (a.dir / "root.pem").string(), chain = (a.dir / "chain.pem").string();
+  Result v = clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, chain});
+  INFO(v.out << v.err);
+  CHECK(v.code == 0);
+  CHECK(clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, "-verify_hostname", "test.example", chain}).code == 0);
+  CHECK(clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, "-verify_ip", "127.0.0.1", chain}).code == 0);
+  Result fp = clitest::openssl({"x509", "-in", chain, "-noout", "-fingerprint", "-sha256"});
+  std::string hex = clitest::lower(fp.out);
+  hex.erase(std::remove_if(hex.begin(), hex.end(), [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)); }),
+            hex.end());
+  CHECK(hex.find(r["fingerprint_sha256"].get<std::string>()) != std::string::npos);
+
+  nlohmann::json list = a.json({"cert", "list"});
+  bool found = false;
+  for (const auto& c : list)
+    if (c["friendly_name"] == "web") {
+      found = true;
+      CHECK(c["private_key"] == true);
+    }
+  CHECK(found);
+
+  SECTION("the name exists: refused before any order") {
+    Result again = a.run({"acme", "issue", "--name", "web", "--domain", "test.example", "--http-port", port});
+    CHECK(again.code == 5);
+  }
+  SECTION("nothing answers pebble's validation: exit 7 with the challenge's error, nothing stored") {
+    const std::string before = a.dump();
+    Result bad = a.run({"acme", "issue", "--name", "other", "--domain", "other.example", "--http-port",
+                        std::to_string(clitest::free_port()), "--timeout", "30"});
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 7);
+    CHECK(bad.err.find("other.example") != std::string::npos);
+    CHECK(a.dump() == before);
+  }
+  SECTION("a store without an account: exit 4") {
+    Appliance b;
+    Result none = b.run({"acme", "issue", "--name", "web", "--domain", "test.example", "--http-port", port});
+    CHECK(none.code == 4);
+    CHECK_FALSE(fs::exists(b.db()));
+  }
+}
