@@ -49,7 +49,7 @@ Bytes der_signature(const Bytes& raw) {
 
 }  // namespace
 
-TEST_CASE("base64url: the RFC 4648 vectors, the URL alphabet, no padding", "[acme]") {
+TEST_CASE("acme: base64url: the RFC 4648 vectors, the URL alphabet, no padding", "[acme]") {
   const std::vector<std::pair<std::string, std::string>> vectors = {
       {"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
@@ -62,7 +62,7 @@ TEST_CASE("base64url: the RFC 4648 vectors, the URL alphabet, no padding", "[acm
   CHECK(acme::base64url_decode("-_-_") == high);
 }
 
-TEST_CASE("base64url agrees with the standard encoder on random data of every length to 100", "[acme]") {
+TEST_CASE("acme: base64url agrees with the standard encoder on random data of every length to 100", "[acme]") {
   for (std::size_t n = 0; n <= 100; ++n) {
     Bytes b(n);
     if (n > 0) REQUIRE(RAND_bytes(b.data(), static_cast<int>(n)) == 1);
@@ -73,14 +73,14 @@ TEST_CASE("base64url agrees with the standard encoder on random data of every le
   }
 }
 
-TEST_CASE("base64url decoding refuses padding, the standard alphabet, bad lengths and stray bits", "[acme]") {
+TEST_CASE("acme: base64url decoding refuses padding, the standard alphabet, bad lengths and stray bits", "[acme]") {
   for (const char* bad : {"Zg==", "Zm9v+A", "Zm9v/A", "Z", "Zm9vY", "Zh", "Zm9 v", "Zm9v\n"}) {
     INFO(bad);
     CHECK(kind_of([&] { acme::base64url_decode(bad); }) == ErrorKind::BadInput);
   }
 }
 
-TEST_CASE("JWK thumbprint: the example of RFC 7638 section 3.1", "[acme]") {
+TEST_CASE("acme: JWK thumbprint: the example of RFC 7638 section 3.1", "[acme]") {
   nlohmann::json jwk = {
       {"kty", "RSA"},
       {"n",
@@ -96,7 +96,7 @@ TEST_CASE("JWK thumbprint: the example of RFC 7638 section 3.1", "[acme]") {
   CHECK(kind_of([&] { acme::jwk_thumbprint({{"kty", "oct"}, {"k", "AAAA"}}); }) == ErrorKind::BadInput);
 }
 
-TEST_CASE("the account key's JWK is its public point, and its thumbprint hashes the sorted members", "[acme]") {
+TEST_CASE("acme: the account key's JWK is its public point, and its thumbprint hashes the sorted members", "[acme]") {
   PrivateKey key = p256();
   nlohmann::json jwk = acme::public_jwk(key);
   CHECK(jwk.size() == 4);
@@ -125,7 +125,7 @@ TEST_CASE("the account key's JWK is its public point, and its thumbprint hashes 
   CHECK(kind_of([] { acme::public_jwk(PrivateKey::generate(KeySpec::parse("ed25519"))); }) == ErrorKind::BadInput);
 }
 
-TEST_CASE("JWS: protected header with jwk or kid, payload, and an ES256 r||s signature openssl verifies", "[acme]") {
+TEST_CASE("acme: JWS: protected header with jwk or kid, payload, and an ES256 r||s signature openssl verifies", "[acme]") {
   PrivateKey key = p256();
   TempDir dir;
   unit_pki::write_text(dir / "pub.der", to_string(key.spki_der()));

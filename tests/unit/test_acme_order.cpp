@@ -27,13 +27,13 @@ int free_port() {
 }
 }  // namespace
 
-TEST_CASE("key authorization: token, a dot, the account key's thumbprint", "[acme]") {
+TEST_CASE("acme: key authorization: token, a dot, the account key's thumbprint", "[acme]") {
   PrivateKey key = PrivateKey::generate(KeySpec::parse("ec:P-256"));
   CHECK(acme::key_authorization("evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA", key) ==
         "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA." + acme::jwk_thumbprint(acme::public_jwk(key)));
 }
 
-TEST_CASE("Retry-After: seconds are honoured, anything else falls back", "[acme]") {
+TEST_CASE("acme: Retry-After: seconds are honoured, anything else falls back", "[acme]") {
   using std::chrono::milliseconds;
   acme::HttpResponse r;
   CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(50));
@@ -47,7 +47,7 @@ TEST_CASE("Retry-After: seconds are honoured, anything else falls back", "[acme]
   CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(50));
 }
 
-TEST_CASE("the http-01 responder serves key authorizations, 404 otherwise, to parallel requests", "[acme]") {
+TEST_CASE("acme: the http-01 responder serves key authorizations, 404 otherwise, to parallel requests", "[acme]") {
   const int port = free_port();
   acme::Http01Responder responder(port);
   responder.publish("tok1", "tok1.thumb");

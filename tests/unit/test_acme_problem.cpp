@@ -10,7 +10,7 @@ using unit_pki::error_of;
 using unit_pki::kind_of;
 }  // namespace
 
-TEST_CASE("problem documents: type, detail, status and subproblems", "[acme]") {
+TEST_CASE("acme: problem documents: type, detail, status and subproblems", "[acme]") {
   // pebble 2.4's answer to a rejected nonce.
   acme::Problem p = acme::parse_problem(
       R"({"type": "urn:ietf:params:acme:error:badNonce", "detail": "JWS has an invalid anti-replay nonce: \"abc\"", "status": 400})",
@@ -36,7 +36,7 @@ TEST_CASE("problem documents: type, detail, status and subproblems", "[acme]") {
   CHECK(msg.find("Invalid underscore in DNS name \"_example.org\" (malformed)") != std::string::npos);
 }
 
-TEST_CASE("a body that is no problem document still gives a problem with the HTTP status", "[acme]") {
+TEST_CASE("acme: a body that is no problem document still gives a problem with the HTTP status", "[acme]") {
   for (const char* body : {"", "<html>502 Bad Gateway</html>", "[1,2]", R"({"type": 5})"}) {
     INFO(body);
     acme::Problem p = acme::parse_problem(body, 502);
@@ -49,7 +49,7 @@ TEST_CASE("a body that is no problem document still gives a problem with the HTT
         "https://example.com/probs/x");
 }
 
-TEST_CASE("problem errors carry a hint where the operator can act", "[acme]") {
+TEST_CASE("acme: problem errors carry a hint where the operator can act", "[acme]") {
   auto hint_of = [](const char* type) {
     nlohmann::json doc = {{"type", fmt::format("urn:ietf:params:acme:error:{}", type)}, {"detail", "x"}};
     return acme::problem_error("w", acme::parse_problem(doc.dump(), 400)).hint();
@@ -60,7 +60,7 @@ TEST_CASE("problem errors carry a hint where the operator can act", "[acme]") {
   CHECK(hint_of("serverInternal").empty());
 }
 
-TEST_CASE("directories: pebble 2.4's, and ones that are not usable", "[acme]") {
+TEST_CASE("acme: directories: pebble 2.4's, and ones that are not usable", "[acme]") {
   const char* pebble = R"({
     "keyChange": "https://127.0.0.1:14000/rollover-account-key",
     "meta": {"externalAccountRequired": false, "termsOfService": "data:text/plain,Do%20what%20thou%20wilt"},
