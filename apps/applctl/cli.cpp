@@ -198,6 +198,8 @@ int run(int argc, char** argv) {
     setup_logging(g);
     Context ctx(g);
     ctx.store_use = cl.chosen_use;
+    ctx.argv.assign(argv, argv + argc);
+    ctx.argv.push_back(nullptr);
     return cl.chosen(ctx);
   } catch (const Error& e) {
     return report(e, g.json || json_early);

@@ -12,6 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "applctl/acme.hpp"
+#include "applctl/acme_order.hpp"
 #include "applctl/names.hpp"
 #include "applctl/store.hpp"
 
@@ -35,6 +37,7 @@ class Context {
   explicit Context(const Globals& g) : globals(g) {}
   const Globals& globals;
   StoreUse store_use = StoreUse::None;
+  std::vector<char*> argv;  // the command line as given (applctl-acme is exec'd with it)
 
   // The store for this command, opened on first use as the command table says (a read-only
   // command never creates it).
@@ -82,6 +85,19 @@ class CommandLine {
 };
 
 int run(int argc, char** argv);
+
+// The ACME client (lib/acme_*.cpp) is the only user of libcurl, whose 40 shared libraries would
+// add ~4.5 ms to the start-up of every command. So it is linked into a second binary only,
+// applctl-acme, built from the same command-line sources: the verbs that talk ACME call it
+// through this table. In applctl, acme_library() replaces the process with applctl-acme and
+// the same arguments (apps/applctl/exec_acme.cpp); in applctl-acme it returns the client
+// (apps/applctl-acme/library.cpp). Both binaries parse the whole command line, so --help and
+// the completion scripts are the same.
+struct AcmeLibrary {
+  acme::AccountResult (*register_account)(const std::filesystem::path& store_dir, const acme::AccountRequest& req);
+  acme::IssueResult (*issue_certificate)(const std::filesystem::path& store_dir, const acme::IssueRequest& req);
+};
+const AcmeLibrary& acme_library(Context& ctx);
 
 // Shared flag sets, defined once.
 void add_subject_flags(CLI::App& app, Subject& subject);

@@ -18,7 +18,7 @@ void setup_acme_account(CLI::App& app, Runner& run) {
       ->check(CLI::ExistingFile);
   app.add_flag("--accept-tos", req->accept_tos, "Agree to the server's terms of service (needed to create an account)");
   run = [req](Context& ctx) {
-    acme::AccountResult r = acme::register_account(ctx.store_dir(), *req);
+    acme::AccountResult r = acme_library(ctx).register_account(ctx.store_dir(), *req);
     if (r.bad_nonce_retries > 0) spdlog::info("acme account: {} badNonce retries", r.bad_nonce_retries);
     spdlog::info("acme account: {} {}", r.created ? "registered" : "found", r.account_url);
     nlohmann::json doc = {{"server", r.server},
@@ -58,7 +58,7 @@ void setup_acme_issue(CLI::App& app, Runner& run) {
       ->default_val(90)
       ->check(CLI::Range(1, 3600));
   run = [req](Context& ctx) {
-    acme::IssueResult r = acme::issue_certificate(ctx.store_dir(), *req);
+    acme::IssueResult r = acme_library(ctx).issue_certificate(ctx.store_dir(), *req);
     spdlog::info("acme issue: {} in {:.2f} s ({} validation requests, {} badNonce retries)", r.name, r.seconds,
                  r.validation_requests, r.bad_nonce_retries);
     nlohmann::json doc = {{"friendly_name", r.name},

@@ -71,6 +71,8 @@ TEST_CASE("the Debian package", "[cli][package]") {
   SECTION("holds the binary, the man pages, the completions, the examples and the copyright") {
     CHECK(p.has("/usr/bin/applctl"));
     CHECK(p.modes.at("/usr/bin/applctl") == "-rwxr-xr-x");
+    CHECK(p.has("/usr/libexec/applctl/applctl-acme"));
+    CHECK(p.modes.at("/usr/libexec/applctl/applctl-acme") == "-rwxr-xr-x");
     for (const auto& page : fs::directory_iterator(fs::path(APPLCTL_SOURCE_DIR) / "man")) {
       const std::string name = page.path().filename().string();
       INFO("man page " << name);
@@ -120,6 +122,23 @@ TEST_CASE("the Debian package", "[cli][package]") {
     CHECK(std::regex_search(depends, std::regex(R"((^|, )libc6( \(|,|$))")));
     CHECK(depends.find("libstdc++") == std::string::npos);  // linked statically
     CHECK(depends.find("libsqlite3") == std::string::npos);
+    CHECK(std::regex_search(depends, std::regex(R"((^|, )libcurl4( \(|,|$))")));  // applctl-acme's
+  }
+
+  SECTION("libcurl is applctl-acme's alone: applctl's start-up does not load it") {
+    auto needed = [&](const std::string& rel) {
+      Result r = run_process({"readelf", "-d", (p.root / rel).string()});
+      REQUIRE(r.code == 0);
+      return r.out;
+    };
+    const std::string lean = needed("usr/bin/applctl");
+    const std::string full = needed("usr/libexec/applctl/applctl-acme");
+    CHECK(lean.find("libssl.so") != std::string::npos);
+    CHECK(lean.find("libcurl") == std::string::npos);
+    CHECK(full.find("libcurl") != std::string::npos);
+    Result v = run_process({"env", "-u", "LD_LIBRARY_PATH", (p.root / "usr/libexec/applctl/applctl-acme").string(), "--version"});
+    CHECK(v.code == 0);
+    CHECK(chomp(v.out) == "applctl " + version());
   }
 
   SECTION("the completion scripts are the binary's and complete groups, verbs and flags") {
