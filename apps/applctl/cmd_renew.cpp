@@ -79,16 +79,18 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
       human += fmt::format("pending '{}': waiting for the signed certificate of request '{}' (cert import)\n",
                            p.friendly_name, p.request);
     }
+    // --quiet (cron): only what changed or needs attention.
+    const bool quiet = ctx.globals.quiet;
     for (const auto& n : r.not_due) {
       not_due.push_back({{"friendly_name", n.friendly_name}, {"due", format_rfc3339(n.due)}});
-      human += fmt::format("not due '{}' until {}\n", n.friendly_name, format_rfc3339(n.due));
+      if (!quiet) human += fmt::format("not due '{}' until {}\n", n.friendly_name, format_rfc3339(n.due));
     }
     for (const auto& f : r.failed) {
       failed.push_back({{"friendly_name", f.friendly_name}, {"error", f.error}, {"exit_code", f.exit_code}});
       human += fmt::format("failed '{}': {}\n", f.friendly_name, f.error);
       std::cerr << "applctl: error: " << f.friendly_name << ": " << f.error << '\n';
     }
-    if (human.empty()) human = "no certificates to renew\n";
+    if (human.empty() && !quiet) human = "no certificates to renew\n";
     nlohmann::json doc = {{"renewed", renewed},
                           {"not_due", not_due},
                           {"pending", pending},

@@ -156,6 +156,9 @@ TEST_CASE("cert renew: nothing due is exit 11 with the store unchanged, --before
   Result none = a.run({"cert", "renew", "--all"});
   CHECK(none.code == 11);
   CHECK(clitest::has(none.out, "not due 'web' until "));
+  Result quiet = a.run({"-q", "cert", "renew", "--all"});  // cron: silent when nothing changed
+  CHECK(quiet.code == 11);
+  CHECK(quiet.out.empty());
   nlohmann::json j = a.json({"cert", "renew", "--all"}, 11);
   CHECK(j["renewed"].empty());
   CHECK(j["failed"].empty());
