@@ -131,10 +131,10 @@ const std::vector<Verb>& verbs() {
        "  applctl --json cert renew --all | jq -r '.renewed[].friendly_name'\n",
        "  0 at least one certificate renewed (a CA-signed one: its new request exists) and none failed;\n"
        "  11 nothing was due, nothing changed (--dry-run: nothing would be renewed);\n"
-       "  1 a renewal or a deploy hook failed (the others still renewed; the attempt is recorded);\n"
-       "  7 a renewal failed on a remote service (ACME server); 2 usage error (neither CERT nor --all, or both);\n"
-       "  4 no such certificate; 5 a named certificate cannot be renewed (no private key, a CA certificate)\n"
-       "    or the store is locked; 6 invalid --before or --key\n"},
+       "  1 a renewal or a deploy hook failed, or the store stayed locked (the others still renewed; the\n"
+       "    attempt is recorded); 7 a renewal failed on a remote service (ACME server);\n"
+       "  2 usage error (neither CERT nor --all, or both); 4 no such certificate;\n"
+       "  5 a named certificate cannot be renewed (no private key, a CA certificate); 6 invalid --before or --key\n"},
       {"cert", "self-signed", "Create a key and a self-signed certificate", StoreUse::Write, setup_cert_self_signed,
        "  applctl cert self-signed --name web --key ec:P-256 --cn support.example.com --san remote.example.com\n"
        "  applctl cert self-signed --name lab --country US --state California --org Acme --cn lab.example.com --days 90\n",
