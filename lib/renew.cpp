@@ -236,11 +236,16 @@ Renewed renew_one(Store& store, const RenewPlanEntry& e, const RenewRequest& req
   fail(ErrorKind::Failed, "internal: unknown renewal method");
 }
 
-// The failed attempt, in a transaction of its own (the renewal itself was rolled back).
-void record_failure(Store& store, const CertRow& row, const std::string& error) {
+// The failed attempt, in a transaction of its own (the renewal itself was rolled back). Not when
+// another command renewed the certificate meanwhile (a second cron run): its state is the other
+// run's success.
+void record_failure(Store& store, const RenewPlanEntry& e, const std::string& error) {
+  const CertRow& row = e.row;
   try {
     auto tx = store.write("cert renew (failed)");
-    if (!store.cert_by_id(row.id)) return;
+    auto current = store.cert_by_id(row.id);
+    if (!current || current->fingerprint_sha256 != row.fingerprint_sha256) return;
+    if (e.method == RenewMethod::CaRequest && store.request_renewing(row.id)) return;
     store.record_renewal_attempt(row.id, now(), error);
     tx.touch(audit_name(row));
     tx.commit();
@@ -324,10 +329,10 @@ RenewResult renew_certificates(Store& store, const RenewRequest& request, AcmeRe
       result.renewed.push_back(std::move(r));
     } catch (const Error& err) {
       result.failed.push_back({e.row.friendly_name, err.what(), err.exit_code()});
-      record_failure(store, e.row, err.what());
+      record_failure(store, e, err.what());
     } catch (const std::exception& err) {
       result.failed.push_back({e.row.friendly_name, err.what(), 1});
-      record_failure(store, e.row, err.what());
+      record_failure(store, e, err.what());
     }
   }
   return result;

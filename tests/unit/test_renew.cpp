@@ -42,12 +42,14 @@ class FakeAcme : public AcmeRenewer {
   bool down = false;
   int orders = 0;
   std::string server_seen;
+  std::function<void()> during_order;  // e.g. another command renewing the same certificate
   std::optional<RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow&) override {
     server_seen = origin.server;
     return window;
   }
   Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old) override {
     ++orders;
+    if (during_order) during_order();
     if (down) fail(ErrorKind::Remote, "cannot connect to " + origin.server);
     NewCertificate spec;
     spec.subject.cn = old.issued_to;
@@ -200,4 +202,33 @@ TEST_CASE("renew: plan refuses unknown, keyless and CA certificates and needs CE
   RenewRequest unknown;
   unknown.refs = {"web", "nope"};
   CHECK(kind_of([&] { plan_renewals(store, unknown); }) == ErrorKind::NotFound);
+}
+
+TEST_CASE("renew: a certificate another run renewed meanwhile is not overwritten and keeps its success", "[renew]") {
+  TempDir tmp;
+  const auto dir = tmp.path() / "s";
+  Store store = Store::open(dir, Store::Mode::ReadWrite);
+  CertSummary acme = add_self_signed(store, "acme");
+  mark_acme(store, acme.row.id);
+  RenewRequest req;
+  req.refs = {"acme"};
+  req.force = true;
+  FakeAcme other_server;
+  std::string other_fp;
+  FakeAcme server;
+  // while this run waits for the server (no lock held), a second run renews the certificate
+  server.during_order = [&] {
+    Store other = Store::open(dir, Store::Mode::ReadWrite);
+    RenewResult r = renew_certificates(other, req, &other_server);
+    REQUIRE(r.renewed.size() == 1);
+    other_fp = r.renewed[0].fingerprint_sha256;
+  };
+  RenewResult r = renew_certificates(store, req, &server);
+  REQUIRE(r.failed.size() == 1);
+  CHECK(r.failed[0].error.find("another command") != std::string::npos);
+  CHECK(store.cert_by_id(acme.row.id)->fingerprint_sha256 == other_fp);
+  auto state = store.renewal_state(acme.row.id);
+  REQUIRE(state);
+  CHECK_FALSE(state->failed());
+  CHECK(state->last_success);
 }
