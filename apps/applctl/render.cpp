@@ -67,6 +67,8 @@ nlohmann::json time_or_null(const std::optional<UnixTime>& t) {
 nlohmann::json renewal_json(const CertSummary& c) {
   nlohmann::json j = {{"due", time_or_null(c.renewal_due)}, {"method", nullptr}, {"last_attempt", nullptr},
                       {"last_success", nullptr}, {"last_error", nullptr}};
+  // How cert renew would renew it: the stored method (acme), else from the certificate itself.
+  if (c.renewal_due) j["method"] = c.row.self_signed ? "self-signed" : "ca-request";
   if (c.renewal) {
     if (!c.renewal->method.empty()) j["method"] = c.renewal->method;
     j["last_attempt"] = time_or_null(c.renewal->last_attempt);

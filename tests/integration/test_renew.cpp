@@ -111,6 +111,8 @@ TEST_CASE("cert renew re-issues a self-signed certificate in place with its subj
   CHECK(web["ips"] == nlohmann::json::array({"127.0.0.2"}));
   CHECK(web["renewal"]["last_success"].is_string());
   CHECK(web["renewal"]["last_error"].is_null());
+  CHECK(web["renewal"]["method"] == "self-signed");
+  CHECK(web["renewal"]["due"].is_string());
   nlohmann::json ips = a.json({"ip", "list"});
   REQUIRE(ips.size() == 1);
   CHECK(ips[0]["certificate"] == "web");
@@ -319,6 +321,7 @@ TEST_CASE("cert renew of a CA-signed certificate: a request with its subject and
   CHECK(corp["private_key"] == true);
   CHECK(corp["ips"] == nlohmann::json::array({"127.0.0.3"}));
   CHECK(corp["renewal"]["last_success"].is_string());
+  CHECK(corp["renewal"]["method"] == "ca-request");
   CHECK(a.json({"csr", "list"}).empty());
   CHECK(std::stoll(clitest::sql(a, "SELECT count(*) FROM certificates WHERE friendly_name LIKE 'corp%'")) == 1);
 }
