@@ -130,11 +130,11 @@ nlohmann::json to_json(const RequestRow& r) {
 }
 
 std::string cert_table(const std::vector<CertSummary>& list) {
-  Table t({"NAME", "ISSUED TO", "ISSUED BY", "EXPIRES", "ROLE", "KEY", "DEFAULT", "IPS", "WARNINGS"});
+  Table t({"NAME", "ISSUED TO", "ISSUED BY", "EXPIRES", "ROLE", "KEY", "DEFAULT", "IPS", "RENEW", "WARNINGS"});
   for (const auto& c : list)
     t.add({c.row.friendly_name, c.row.issued_to, c.row.issued_by, date_of(c.row.not_after),
            std::string(role_name(c.row.role)), c.has_key ? "yes" : "no", c.is_default ? "*" : "",
-           joined(c.ips), warning_codes(c.warnings)});
+           joined(c.ips), c.renewal_due ? date_of(*c.renewal_due) : "-", warning_codes(c.warnings)});
   return t.str();
 }
 
