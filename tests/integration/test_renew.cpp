@@ -170,7 +170,9 @@ TEST_CASE("cert renew: nothing due is exit 11 with the store unchanged, --before
   CHECK(dump(a) == before);
   CHECK(a.json({"cert", "list"}) == list);
 
-  // --dry-run: what would be renewed, nothing changed, no hook
+  // --dry-run: what would be renewed, nothing changed (the database's bytes too), no hook
+  const fs::path wal = a.db().string() + "-wal";
+  const std::string bytes = clitest::slurp(a.db()) + (fs::exists(wal) ? clitest::slurp(wal) : "");
   nlohmann::json dry = a.json({"cert", "renew", "--all", "--force", "--dry-run", "--deploy-hook",
                                "touch " + (a.dir / "hook-ran").string()});
   CHECK(dry["dry_run"] == true);
@@ -178,6 +180,7 @@ TEST_CASE("cert renew: nothing due is exit 11 with the store unchanged, --before
   CHECK(a.run({"cert", "renew", "--all", "--dry-run"}).code == 11);
   CHECK(clitest::has(a.run({"cert", "renew", "web", "--before", "1/1", "--dry-run"}).out, "would renew 'web'"));
   CHECK_FALSE(fs::exists(a.dir / "hook-ran"));
+  CHECK((clitest::slurp(a.db()) + (fs::exists(wal) ? clitest::slurp(wal) : "")) == bytes);
   CHECK(dump(a) == before);
 
   // bad input and usage errors change nothing
