@@ -189,7 +189,7 @@ TEST_CASE("renew: a caller's window wins over --before", "[renew]") {
   CHECK(plan_renewals(store, req).due.size() == 1);
 }
 
-TEST_CASE("renew: plan refuses unknown, keyless and CA certificates and needs CERT or --all", "[renew]") {
+TEST_CASE("renew: plan needs CERT or --all (not both) and refuses an unknown name", "[renew]") {
   TempDir tmp;
   Store store = Store::open(tmp.path() / "s", Store::Mode::ReadWrite);
   add_self_signed(store, "web");
