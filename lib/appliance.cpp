@@ -12,6 +12,7 @@
 #include "applctl/error.hpp"
 #include "applctl/kmip_config.hpp"
 #include "applctl/names.hpp"
+#include "applctl/renew.hpp"
 #include "applctl/store_crypt.hpp"
 
 namespace applctl {
@@ -53,7 +54,7 @@ void add_time_warnings(const CertRow& r, const LintContext& ctx, std::vector<War
 
 CertSummary summarize_one(CertRow row, const LintContext& ctx, const ChainStatus& chain,
                           std::optional<std::int64_t> default_id, std::optional<std::int64_t> factory_id,
-                          std::vector<std::string> ips) {
+                          std::vector<std::string> ips, std::optional<RenewalState> renewal) {
   CertSummary s;
   s.has_key = row.key_id.has_value();
   s.is_default = default_id == row.id;
@@ -72,7 +73,12 @@ CertSummary summarize_one(CertRow row, const LintContext& ctx, const ChainStatus
         s.warnings.push_back({"hostname-not-covered",
                               fmt::format("covers none of the appliance hostnames ({})", fmt::join(ctx.hostnames, ", "))});
     }
+    if (s.has_key) s.renewal_due = due_time(row.not_before, row.not_after, RenewBefore{});
   }
+  if (renewal && renewal->failed())
+    s.warnings.push_back({"renewal-failed", fmt::format("the last renewal attempt ({}) failed: {}",
+                                                        format_rfc3339(renewal->last_attempt.value_or(0)), renewal->last_error)});
+  s.renewal = std::move(renewal);
   s.row = std::move(row);
   return s;
 }
@@ -132,6 +138,8 @@ std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows
   std::unordered_map<std::int64_t, std::vector<std::string>> ips;
   for (auto& ip : store.list_ips())
     if (ip.cert_id) ips[*ip.cert_id].push_back(std::move(ip.address));
+  std::unordered_map<std::int64_t, RenewalState> renewals;
+  for (auto& [id, state] : store.renewal_states()) renewals.emplace(id, std::move(state));
   // Chains are walked over an in-memory index of the whole table: one query, linear time.
   std::vector<CertRow> table;
   if (static_cast<std::int64_t>(rows.size()) != store.count_certs()) table = store.list_certs();
@@ -155,7 +163,9 @@ std::vector<CertSummary> summarize(const Store& store, std::vector<CertRow> rows
     const ChainStatus& chain = chains[i];
     auto it = ips.find(row.id);
     std::vector<std::string> row_ips = it != ips.end() ? std::move(it->second) : std::vector<std::string>{};
-    out.push_back(summarize_one(std::move(row), ctx, chain, default_id, factory_id, std::move(row_ips)));
+    std::optional<RenewalState> renewal;
+    if (auto r = renewals.find(row.id); r != renewals.end()) renewal = std::move(r->second);
+    out.push_back(summarize_one(std::move(row), ctx, chain, default_id, factory_id, std::move(row_ips), std::move(renewal)));
   }
   return out;
 }
@@ -167,8 +177,9 @@ CertSummary summarize(const Store& store, CertRow row) {
   std::vector<std::string> row_ips;
   for (auto& ip : store.list_ips())
     if (ip.cert_id == row.id) row_ips.push_back(std::move(ip.address));
+  auto renewal = store.renewal_state(row.id);
   return summarize_one(std::move(row), ctx, chain, setting_id(store, kDefaultCert), setting_id(store, kFactoryCert),
-                       std::move(row_ips));
+                       std::move(row_ips), std::move(renewal));
 }
 
 FactoryCertificate make_factory_certificate(const std::vector<std::string>& hostnames) {
@@ -205,6 +216,7 @@ void replace_certificate(Store& store, const CertRow& old, std::int64_t new_id) 
   store.move_ips(old.id, new_id);
   if (default_cert_id(store) == old.id) set_default_cert_id(store, new_id);
   if (factory_cert_id(store) == old.id) set_factory_cert_id(store, new_id);
+  store.move_renewal_state(old.id, new_id);
   store.remove_cert(old.id);
   if (old.key_id) store.remove_key_if_unused(*old.key_id);
 }
@@ -271,6 +283,15 @@ StatusResult appliance_status(const Store& store) {
     s.ips.push_back(std::move(v));
   }
   s.soonest_expiry = store.soonest_expiry();
+  // Renewal: the next leaf with its key to become due, and those whose last attempt failed.
+  for (const auto& c : store.renewal_candidates()) {
+    if (c.role != Role::Leaf || !c.has_key) continue;
+    UnixTime due = due_time(c.not_before, c.not_after, RenewBefore{});
+    if (!s.next_renewal || due < s.next_renewal->due) s.next_renewal = RenewalDue{c.friendly_name, due};
+  }
+  for (const auto& [id, state] : store.renewal_states())
+    if (state.failed())
+      if (auto row = store.cert_by_id(id)) s.renewal_failed.push_back({row->friendly_name, state.last_error});
   // Only `status` reads the KMIP settings file; nothing of it but the server is used here.
   if (auto kmip = load_kmip_config(store.dir())) {
     s.kmip_configured = true;

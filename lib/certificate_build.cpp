@@ -55,10 +55,12 @@ void require_subject(const Subject& s, const std::vector<San>& sans) {
 
 std::string subject_rfc4514(const Subject& s) { return x509util::rfc4514(make_name(s).get()); }
 
-Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
-  require_subject(spec.subject, spec.sans);
-  if (spec.days < 1 || spec.days > 36500)
-    fail(ErrorKind::BadInput, fmt::format("invalid --days {}: must be 1 to 36500", spec.days));
+namespace {
+
+// The certificate make_self_signed and reissue_self_signed build: name as subject and issuer,
+// valid from start for `seconds`, the leaf extensions, the SAN extension when given.
+Bytes sign_self_signed(const PrivateKey& key, const X509_NAME* name, const X509_EXTENSION* san, time_t start,
+                       long seconds) {
   ossl::X509Ptr cert(ossl::check_ptr(X509_new(), "X509_new"));
   X509* x = cert.get();
   ossl::check(X509_set_version(x, X509_VERSION_3), "X509_set_version");
@@ -69,13 +71,11 @@ Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
   ossl::Asn1IntegerPtr serial(ossl::check_ptr(BN_to_ASN1_INTEGER(bn.get(), nullptr), "BN_to_ASN1_INTEGER"));
   ossl::check(X509_set_serialNumber(x, serial.get()), "X509_set_serialNumber");
 
-  auto name = make_name(spec.subject);
-  ossl::check(X509_set_subject_name(x, name.get()), "X509_set_subject_name");
-  ossl::check(X509_set_issuer_name(x, name.get()), "X509_set_issuer_name");
+  ossl::check(X509_set_subject_name(x, name), "X509_set_subject_name");
+  ossl::check(X509_set_issuer_name(x, name), "X509_set_issuer_name");
 
-  time_t start = static_cast<time_t>(spec.not_before != 0 ? spec.not_before : now());
   ossl::check_ptr(X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &start), "X509_time_adj_ex(notBefore)");
-  ossl::check_ptr(X509_time_adj_ex(X509_getm_notAfter(x), spec.days, 0, &start), "X509_time_adj_ex(notAfter)");
+  ossl::check_ptr(X509_time_adj_ex(X509_getm_notAfter(x), 0, seconds, &start), "X509_time_adj_ex(notAfter)");
   ossl::check(X509_set_pubkey(x, key.get()), "X509_set_pubkey");
 
   X509V3_CTX ctx;
@@ -86,14 +86,39 @@ Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
   add_ext(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth");
   add_ext(x, &ctx, NID_subject_key_identifier, "hash");
   add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
-  if (!spec.sans.empty()) {
-    ossl::GeneralNamesPtr gens(x509util::make_general_names(san_strings(spec.sans)));
-    ossl::check(X509_add1_ext_i2d(x, NID_subject_alt_name, gens.get(), spec.subject.cn.empty() ? 1 : 0,
-                                  X509V3_ADD_DEFAULT),
-                "X509_add1_ext_i2d(subjectAltName)");
-  }
+  if (san != nullptr) ossl::check(X509_add_ext(x, const_cast<X509_EXTENSION*>(san), -1), "X509_add_ext(subjectAltName)");
   if (X509_sign(x, key.get(), digest_for(key)) <= 0) ossl::raise("X509_sign");
   return ossl::to_der(x, i2d_X509, "i2d_X509");
+}
+
+// The subjectAltName extension of a certificate (borrowed), or null.
+const X509_EXTENSION* san_extension(const X509* x) {
+  int idx = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+  return idx < 0 ? nullptr : X509_get_ext(x, idx);
+}
+
+}  // namespace
+
+Bytes make_self_signed(const PrivateKey& key, const NewCertificate& spec) {
+  require_subject(spec.subject, spec.sans);
+  if (spec.days < 1 || spec.days > 36500)
+    fail(ErrorKind::BadInput, fmt::format("invalid --days {}: must be 1 to 36500", spec.days));
+  auto name = make_name(spec.subject);
+  ossl::X509ExtPtr san;
+  if (!spec.sans.empty()) {
+    ossl::GeneralNamesPtr gens(x509util::make_general_names(san_strings(spec.sans)));
+    san.reset(ossl::check_ptr(X509V3_EXT_i2d(NID_subject_alt_name, spec.subject.cn.empty() ? 1 : 0, gens.get()),
+                              "X509V3_EXT_i2d(subjectAltName)"));
+  }
+  time_t start = static_cast<time_t>(spec.not_before != 0 ? spec.not_before : now());
+  return sign_self_signed(key, name.get(), san.get(), start, static_cast<long>(spec.days) * 86400);
+}
+
+Bytes reissue_self_signed(const PrivateKey& key, BytesView old_der, UnixTime not_before, std::int64_t lifetime) {
+  if (lifetime < 1) fail(ErrorKind::BadInput, "the certificate to re-issue has no lifetime (not after <= not before)");
+  ossl::X509Ptr old = ossl::x509_from_der(old_der, "the certificate to re-issue");
+  return sign_self_signed(key, X509_get_subject_name(old.get()), san_extension(old.get()),
+                          static_cast<time_t>(not_before), static_cast<long>(lifetime));
 }
 
 NewCsr build_csr(const PrivateKey& key, const Subject& subject, const std::vector<San>& sans) {
@@ -118,6 +143,36 @@ NewCsr build_csr(const PrivateKey& key, const Subject& subject, const std::vecto
   out.der = ossl::to_der(req.get(), i2d_X509_REQ, "i2d_X509_REQ");
   out.info.subject = x509util::rfc4514(X509_REQ_get_subject_name(req.get()));
   out.info.alt_names = san_strings(sans);
+  out.info.spki_sha256 = key.spki_sha256();
+  out.info.public_key = key.info();
+  out.info.signature_algorithm = OBJ_nid2ln(X509_REQ_get_signature_nid(req.get()));
+  out.info.signature_valid = true;
+  return out;
+}
+
+NewCsr build_renewal_csr(const PrivateKey& key, BytesView old_der) {
+  ossl::X509Ptr old = ossl::x509_from_der(old_der, "the certificate to renew");
+  ossl::X509ReqPtr req(ossl::check_ptr(X509_REQ_new(), "X509_REQ_new"));
+  ossl::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
+  ossl::check(X509_REQ_set_subject_name(req.get(), X509_get_subject_name(old.get())), "X509_REQ_set_subject_name");
+  ossl::check(X509_REQ_set_pubkey(req.get(), key.get()), "X509_REQ_set_pubkey");
+  std::vector<std::string> alt_names;
+  if (const X509_EXTENSION* san = san_extension(old.get())) {
+    auto free_exts = [](STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); };
+    std::unique_ptr<STACK_OF(X509_EXTENSION), decltype(free_exts)> exts(
+        ossl::check_ptr(sk_X509_EXTENSION_new_null(), "sk_X509_EXTENSION_new_null"), free_exts);
+    ossl::X509ExtPtr ext(ossl::check_ptr(X509_EXTENSION_dup(san), "X509_EXTENSION_dup"));
+    ossl::check(sk_X509_EXTENSION_push(exts.get(), ext.get()), "sk_X509_EXTENSION_push");
+    ext.release();
+    ossl::check(X509_REQ_add_extensions(req.get(), exts.get()), "X509_REQ_add_extensions");
+    ossl::GeneralNamesPtr gens(static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(const_cast<X509_EXTENSION*>(san))));
+    if (gens) alt_names = x509util::alt_names(gens.get());
+  }
+  if (X509_REQ_sign(req.get(), key.get(), digest_for(key)) <= 0) ossl::raise("X509_REQ_sign");
+  NewCsr out;
+  out.der = ossl::to_der(req.get(), i2d_X509_REQ, "i2d_X509_REQ");
+  out.info.subject = x509util::rfc4514(X509_REQ_get_subject_name(req.get()));
+  out.info.alt_names = std::move(alt_names);
   out.info.spki_sha256 = key.spki_sha256();
   out.info.public_key = key.info();
   out.info.signature_algorithm = OBJ_nid2ln(X509_REQ_get_signature_nid(req.get()));

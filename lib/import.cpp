@@ -139,7 +139,11 @@ ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Dec
     }
     std::optional<RequestRow> fulfils;
     if (c.info.role == Role::Leaf) fulfils = pending_request_for(store, c.info.spki_sha256);
+    // A renewal request (cert renew) names the certificate its signed result replaces.
+    std::optional<CertRow> renews;
+    if (fulfils && fulfils->renews_certificate_id) renews = store.cert_by_id(*fulfils->renews_certificate_id);
     std::string name = name_given && c.info.role == Role::Leaf ? *name_given
+                       : renews                                  ? renews->friendly_name
                        : fulfils                                 ? fulfils->friendly_name
                                                                  : name_for(store, c);
     std::optional<CertRow> replaced = store.cert_by_name(name);
@@ -152,6 +156,8 @@ ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Dec
       // The signed renewal of a certificate takes its place: name, IP addresses and default flag.
       replace_certificate(store, *replaced, id);
       out.replaced = replaced->fingerprint_sha256;
+      out.replaced_name = name;
+      if (renews && renews->id == replaced->id) store.record_renewal_attempt(id, now(), "");
     }
     if (fulfils) {
       store.remove_request(fulfils->id);

@@ -76,6 +76,21 @@ CREATE INDEX certificates_key ON certificates(key_id);
 CREATE INDEX requests_key ON requests(key_id);
 CREATE INDEX ip_addresses_certificate ON ip_addresses(certificate_id);
 )sql",
+    // 3: renewal (cert renew). A pending request may renew a certificate (importing its signed
+    // result replaces that certificate in place); each certificate's renewal state: how it is
+    // renewed (method, origin as JSON: the ACME server, identifiers, challenge settings) and the
+    // last attempt, its error, the last success.
+    R"sql(
+ALTER TABLE requests ADD COLUMN renews_certificate_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL;
+CREATE INDEX requests_renews ON requests(renews_certificate_id);
+CREATE TABLE renewals(
+  certificate_id INTEGER PRIMARY KEY REFERENCES certificates(id) ON DELETE CASCADE,
+  method TEXT,
+  origin TEXT,
+  last_attempt INTEGER,
+  last_error TEXT,
+  last_success INTEGER);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -90,7 +90,8 @@ std::vector<CertRow> query_certs(const sql::Db& db, std::string_view where, auto
 }
 
 constexpr const char* kRequestColumns =
-    "id, friendly_name, subject, alt_names, fingerprint_sha256, spki_sha256, key_spec, key_id, created FROM requests";
+    "id, friendly_name, subject, alt_names, fingerprint_sha256, spki_sha256, key_spec, key_id, created,"
+    " renews_certificate_id FROM requests";
 
 RequestRow read_request(const sql::Stmt& q) {
   RequestRow r;
@@ -103,6 +104,7 @@ RequestRow read_request(const sql::Stmt& q) {
   r.key_spec = q.text(6);
   r.key_id = q.int64(7);
   r.created = q.int64(8);
+  if (!q.is_null(9)) r.renews_certificate_id = q.int64(9);
   return r;
 }
 
@@ -259,7 +261,7 @@ std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
          "choose another --name, or remove the existing request (applctl csr remove)");
   db().prepare(
          "INSERT INTO requests(friendly_name, key_id, der, subject, alt_names, fingerprint_sha256, spki_sha256,"
-         " key_spec, created) VALUES(?,?,?,?,?,?,?,?,?)")
+         " key_spec, created, renews_certificate_id) VALUES(?,?,?,?,?,?,?,?,?,?)")
       .bind(1, r.friendly_name)
       .bind(2, r.key_id)
       .bind(3, der)
@@ -269,6 +271,7 @@ std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
       .bind(7, r.spki_sha256)
       .bind(8, r.key_spec)
       .bind(9, r.created)
+      .bind(10, r.renews_certificate_id)
       .run();
   return db().last_insert_id();
 }
@@ -298,6 +301,43 @@ Bytes Store::request_der(std::int64_t id) const {
 }
 
 void Store::remove_request(std::int64_t id) { db().prepare("DELETE FROM requests WHERE id = ?").bind(1, id).run(); }
+
+std::optional<RequestRow> Store::request_renewing(std::int64_t cert_id) const {
+  auto q = db().prepare(fmt::format("SELECT {} WHERE renews_certificate_id = ? ORDER BY id LIMIT 1", kRequestColumns));
+  q.bind(1, cert_id);
+  if (q.step()) return read_request(q);
+  return std::nullopt;
+}
+
+void Store::replace_cert_in_place(std::int64_t id, const CertInfo& c, BytesView der, std::optional<std::int64_t> key_id) {
+  db().prepare(
+         "UPDATE certificates SET fingerprint_sha256 = ?, der = ?, key_id = ?, issued_to = ?, issued_by = ?,"
+         " subject = ?, issuer = ?, subject_hash = ?, issuer_hash = ?, subject_key_id = ?, authority_key_id = ?,"
+         " spki_sha256 = ?, serial = ?, not_before = ?, not_after = ?, alt_names = ?, role = ?, self_signed = ?,"
+         " warnings = ?, created = ? WHERE id = ?")
+      .bind(1, c.fingerprint_sha256)
+      .bind(2, der)
+      .bind(3, key_id)
+      .bind(4, c.issued_to)
+      .bind(5, c.issued_by)
+      .bind(6, c.subject)
+      .bind(7, c.issuer)
+      .bind(8, c.subject_hash)
+      .bind(9, c.issuer_hash)
+      .bind(10, c.subject_key_id)
+      .bind(11, c.authority_key_id)
+      .bind(12, c.spki_sha256)
+      .bind(13, c.serial)
+      .bind(14, c.not_before)
+      .bind(15, c.not_after)
+      .bind(16, join_lines(c.alt_names))
+      .bind(17, role_name(c.role))
+      .bind(18, std::int64_t{c.self_signed})
+      .bind(19, encode_warnings(c.static_warnings))
+      .bind(20, now())
+      .bind(21, id)
+      .run();
+}
 
 std::vector<IpRow> Store::list_ips() const {
   auto q = db().prepare("SELECT address, certificate_id FROM ip_addresses ORDER BY address");

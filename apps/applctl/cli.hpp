@@ -134,6 +134,7 @@ APPLCTL_VERB(setup_cert_show);
 APPLCTL_VERB(setup_cert_self_signed);
 APPLCTL_VERB(setup_cert_export);
 APPLCTL_VERB(setup_cert_rename);
+APPLCTL_VERB(setup_cert_renew);
 APPLCTL_VERB(setup_cert_remove);
 APPLCTL_VERB(setup_cert_default);
 APPLCTL_VERB(setup_cert_check);

@@ -42,6 +42,12 @@ void setup_status(CLI::App&, Runner& run) {
     if (s.soonest_expiry)
       soonest = {{"friendly_name", s.soonest_expiry->friendly_name},
                  {"not_after", format_rfc3339(s.soonest_expiry->not_after)}};
+    nlohmann::json next_renewal = nullptr;
+    if (s.next_renewal)
+      next_renewal = {{"friendly_name", s.next_renewal->friendly_name}, {"due", format_rfc3339(s.next_renewal->due)}};
+    nlohmann::json renewal_failed = nlohmann::json::array();
+    for (const auto& [name, error] : s.renewal_failed)
+      renewal_failed.push_back({{"friendly_name", name}, {"last_error", error}});
     nlohmann::json doc = {
         {"store", s.store},
         {"initialized", s.initialized},
@@ -53,6 +59,7 @@ void setup_status(CLI::App&, Runner& run) {
         {"factory_default", s.factory ? nlohmann::json(s.factory->row.friendly_name) : nlohmann::json(nullptr)},
         {"ips", ips},
         {"soonest_expiry", soonest},
+        {"renewal", {{"next_due", next_renewal}, {"failed", renewal_failed}}},
         {"kmip",
          {{"configured", s.kmip_configured},
           {"encrypted", s.encrypted},
@@ -70,7 +77,11 @@ void setup_status(CLI::App&, Runner& run) {
         .add("soonest expiry", s.soonest_expiry ? fmt::format("{} ({})", s.soonest_expiry->friendly_name,
                                                               format_rfc3339(s.soonest_expiry->not_after))
                                                 : "-")
-        .add("kmip", s.kmip_configured ? "server " + s.kmip_server : "not configured")
+        .add("next renewal", s.next_renewal ? fmt::format("{} (due {})", s.next_renewal->friendly_name,
+                                                          format_rfc3339(s.next_renewal->due))
+                                            : "-");
+    for (const auto& [name, error] : s.renewal_failed) b.add("renewal failed", fmt::format("{}: {}", name, error));
+    b.add("kmip", s.kmip_configured ? "server " + s.kmip_server : "not configured")
         .add("encrypted at rest", s.encrypted ? fmt::format("yes, key {} on {}", s.encryption_key_uid, s.kmip_server) : "no")
         .add("ip addresses", s.ips.empty() ? "none" : std::to_string(s.ips.size()));
     std::string human = b.str();

@@ -11,7 +11,7 @@ namespace applctl::cli {
 const std::vector<Group>& groups() {
   static const std::vector<Group> g = {
       {"acme", "An ACME (RFC 8555) certificate authority: the store's account, certificates it issues"},
-      {"cert", "Certificates: create, import, list, show, check, export, bundle, rename, remove, default"},
+      {"cert", "Certificates: create, import, list, show, check, renew, export, bundle, rename, remove, default"},
       {"chain", "Chains: show what is served, set the chain mode, verify a path"},
       {"csr", "Certificate signing requests for a CA"},
       {"ip", "The appliance's IP addresses and the certificate each one serves"},
@@ -122,6 +122,19 @@ const std::vector<Verb>& verbs() {
       {"cert", "rename", "Change a certificate's friendly name", StoreUse::Change, setup_cert_rename,
        "  applctl cert rename web web-2026\n",
        EXIT_COMMON "; 4 no such certificate; 5 the new name is taken; 6 invalid name\n"},
+      {"cert", "renew", "Renew certificates that are due: re-issue self-signed, request CA-signed, re-order ACME",
+       StoreUse::Change, setup_cert_renew,
+       "  applctl cert renew --all --dry-run                  # what is due, and how it would be renewed\n"
+       "  applctl cert renew web --force --rekey              # now, with a new key of the same spec\n"
+       "  applctl cert renew --all --before 30d --deploy-hook 'systemctl reload nginx'\n"
+       "  17 3 * * * applctl cert renew --all --deploy-hook /usr/local/bin/reload-web   # crontab: daily (11: nothing due)\n"
+       "  applctl --json cert renew --all | jq -r '.renewed[].friendly_name'\n",
+       "  0 at least one certificate renewed (a CA-signed one: its new request exists) and none failed;\n"
+       "  11 nothing was due, nothing changed (--dry-run: nothing would be renewed);\n"
+       "  1 a renewal or a deploy hook failed, or the store stayed locked (the others still renewed; the\n"
+       "    attempt is recorded); 7 a renewal failed on a remote service (ACME server);\n"
+       "  2 usage error (neither CERT nor --all, or both); 4 no such certificate;\n"
+       "  5 a named certificate cannot be renewed (no private key, a CA certificate); 6 invalid --before or --key\n"},
       {"cert", "self-signed", "Create a key and a self-signed certificate", StoreUse::Write, setup_cert_self_signed,
        "  applctl cert self-signed --name web --key ec:P-256 --cn support.example.com --san remote.example.com\n"
        "  applctl cert self-signed --name lab --country US --state California --org Acme --cn lab.example.com --days 90\n",

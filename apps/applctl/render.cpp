@@ -59,6 +59,25 @@ std::string joined(const std::vector<std::string>& v, const char* empty = "-") {
   return v.empty() ? empty : fmt::format("{}", fmt::join(v, ", "));
 }
 
+nlohmann::json time_or_null(const std::optional<UnixTime>& t) {
+  return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+// Renewal state: when it is due, how it is renewed, how the last attempt went.
+nlohmann::json renewal_json(const CertSummary& c) {
+  nlohmann::json j = {{"due", time_or_null(c.renewal_due)}, {"method", nullptr}, {"last_attempt", nullptr},
+                      {"last_success", nullptr}, {"last_error", nullptr}};
+  // How cert renew would renew it: the stored method (acme), else from the certificate itself.
+  if (c.renewal_due) j["method"] = c.row.self_signed ? "self-signed" : "ca-request";
+  if (c.renewal) {
+    if (!c.renewal->method.empty()) j["method"] = c.renewal->method;
+    j["last_attempt"] = time_or_null(c.renewal->last_attempt);
+    j["last_success"] = time_or_null(c.renewal->last_success);
+    if (c.renewal->failed()) j["last_error"] = c.renewal->last_error;
+  }
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const CertSummary& c) {
@@ -78,6 +97,7 @@ nlohmann::json to_json(const CertSummary& c) {
       {"ips", c.ips},
       {"warnings", warnings_json(c.warnings)},
       {"source", r.source},
+      {"renewal", renewal_json(c)},
   };
 }
 
@@ -110,11 +130,11 @@ nlohmann::json to_json(const RequestRow& r) {
 }
 
 std::string cert_table(const std::vector<CertSummary>& list) {
-  Table t({"NAME", "ISSUED TO", "ISSUED BY", "EXPIRES", "ROLE", "KEY", "DEFAULT", "IPS", "WARNINGS"});
+  Table t({"NAME", "ISSUED TO", "ISSUED BY", "EXPIRES", "ROLE", "KEY", "DEFAULT", "IPS", "RENEW", "WARNINGS"});
   for (const auto& c : list)
     t.add({c.row.friendly_name, c.row.issued_to, c.row.issued_by, date_of(c.row.not_after),
            std::string(role_name(c.row.role)), c.has_key ? "yes" : "no", c.is_default ? "*" : "",
-           joined(c.ips), warning_codes(c.warnings)});
+           joined(c.ips), c.renewal_due ? date_of(*c.renewal_due) : "-", warning_codes(c.warnings)});
   return t.str();
 }
 
@@ -131,6 +151,10 @@ std::string cert_block(const CertSummary& c) {
       .add("private key", c.has_key ? "available" : "not available")
       .add("default", c.is_default ? "yes" : "no")
       .add("ips", joined(c.ips));
+  if (c.renewal_due) b.add("renewal due", format_rfc3339(*c.renewal_due));
+  if (c.renewal && c.renewal->last_attempt)
+    b.add("last renewal", fmt::format("{} ({})", format_rfc3339(*c.renewal->last_attempt),
+                                      c.renewal->failed() ? "failed: " + c.renewal->last_error : "ok"));
   for (const auto& w : c.warnings) b.add("warning", fmt::format("{}: {}", w.code, w.message));
   return b.str();
 }

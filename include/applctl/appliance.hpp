@@ -20,6 +20,8 @@ struct CertSummary {
   bool factory_default = false;
   std::vector<std::string> ips;
   std::vector<Warning> warnings;  // static ones from the row, then time, key, chain and hostname ones
+  std::optional<UnixTime> renewal_due;  // a leaf with its key: when it is due (a third of its lifetime left)
+  std::optional<RenewalState> renewal;  // how its renewals went (cert renew), when it has been renewed
 };
 
 // What the warnings depend on besides the certificate itself.
@@ -91,6 +93,11 @@ struct IpView {
   std::string fingerprint_sha256;
 };
 
+struct RenewalDue {
+  std::string friendly_name;
+  UnixTime due = 0;
+};
+
 struct StatusResult {
   std::string store;
   bool initialized = false;
@@ -102,6 +109,8 @@ struct StatusResult {
   std::optional<CertSummary> factory;
   std::vector<IpView> ips;
   std::optional<CertRow> soonest_expiry;
+  std::optional<RenewalDue> next_renewal;  // the leaf with its key that becomes due first
+  std::vector<std::pair<std::string, std::string>> renewal_failed;  // name, last error
   bool kmip_configured = false;  // STORE/kmip.json exists
   std::string kmip_server;       // its "host:port"
   bool encrypted = false;        // the database file is encrypted (read from the file)

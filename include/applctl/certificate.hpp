@@ -83,6 +83,13 @@ inline Bytes make_csr(const PrivateKey& key, const Subject& subject, const std::
   return build_csr(key, subject, sans).der;
 }
 
+// Renewal (cert renew). A self-signed certificate with old's subject and subjectAltName
+// extension (as they are), the extensions make_self_signed gives and a new serial, for key, valid
+// from not_before for lifetime seconds.
+Bytes reissue_self_signed(const PrivateKey& key, BytesView old_der, UnixTime not_before, std::int64_t lifetime);
+// A request for key with old's subject and subjectAltName extension.
+NewCsr build_renewal_csr(const PrivateKey& key, BytesView old_der);
+
 // The RFC 4514 text of the subject a new certificate or request gets for s (as CertInfo::subject).
 std::string subject_rfc4514(const Subject& s);
 

@@ -24,6 +24,7 @@ struct ImportedCert {
   std::string status;  // "added" | "exists" | "linked" (an existing certificate got its key)
   std::string fulfilled_request;  // the pending request this certificate fulfils, if any
   std::string replaced;           // fingerprint of the certificate it replaced in place, if any
+  std::string replaced_name;      // and that certificate's friendly name (which this one took)
 };
 
 struct ImportResult {

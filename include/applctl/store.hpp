@@ -54,6 +54,28 @@ struct RequestRow {
   std::string key_spec;
   std::int64_t key_id = 0;
   UnixTime created = 0;
+  std::optional<std::int64_t> renews_certificate_id;  // the certificate its signed result replaces
+};
+
+// A certificate's renewal state (cert renew): how it is renewed and how the last attempt went.
+struct RenewalState {
+  std::string method;  // "" (from the certificate: self-signed or CA request), or "acme"
+  std::string origin;  // JSON, for ACME: {"server", "identifiers", "challenge"}; "" when none
+  std::optional<UnixTime> last_attempt, last_success;
+  std::string last_error;  // of the last attempt; "" when it succeeded
+  bool failed() const { return !last_error.empty(); }
+};
+
+// What `cert renew` reads of every certificate to decide what is due: columns only, no DER.
+struct RenewalCandidate {
+  std::int64_t id = 0;
+  std::string friendly_name;
+  UnixTime not_before = 0, not_after = 0;
+  Role role = Role::Leaf;
+  bool has_key = false;
+  bool self_signed = false;
+  std::string method;  // renewals.method, "" when none
+  std::optional<std::int64_t> pending_request;  // a request that renews it already exists
 };
 
 struct IpRow {
@@ -142,6 +164,20 @@ class Store {
   Bytes request_der(std::int64_t id) const;
   std::int64_t count_requests() const;
   void remove_request(std::int64_t id);
+  // The pending request that renews the certificate, if any.
+  std::optional<RequestRow> request_renewing(std::int64_t cert_id) const;
+
+  // Renewal state (cert renew). record_renewal_attempt with an empty error is a success.
+  std::optional<RenewalState> renewal_state(std::int64_t cert_id) const;
+  std::vector<std::pair<std::int64_t, RenewalState>> renewal_states() const;  // every row, one query
+  void record_renewal_attempt(std::int64_t cert_id, UnixTime when, std::string_view error);
+  void set_renewal_origin(std::int64_t cert_id, std::string_view method, std::string_view origin_json);
+  void move_renewal_state(std::int64_t from_cert, std::int64_t to_cert);
+  // Every certificate with what deciding "due" needs (one query: certificates LEFT JOIN renewals).
+  std::vector<RenewalCandidate> renewal_candidates() const;
+  // A new certificate in the row of an old one: same id, friendly name, IP addresses, default
+  // flag, chain mode and renewal state.
+  void replace_cert_in_place(std::int64_t id, const CertInfo& info, BytesView der, std::optional<std::int64_t> key_id);
 
   // IP addresses and the certificate that serves each.
   std::vector<IpRow> list_ips() const;

@@ -106,7 +106,7 @@ TEST_CASE("Store::open ReadWrite creates a 0700 directory and a 0600 database wi
   }
   CHECK(Store::database_path(dir) == dir / "applctl.db");
   RawDb db(dir);
-  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"2"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"3"}});
   CHECK(db.rows("PRAGMA journal_mode")[0][0] == "wal");
   // Reopening neither migrates again nor duplicates the version row.
   Store again = Store::open(dir, Store::Mode::ReadWrite);
@@ -118,7 +118,7 @@ TEST_CASE("Store::open ReadWrite creates a 0700 directory and a 0600 database wi
   CHECK(ro.cert_by_name("web"));
 }
 
-TEST_CASE("Store::open upgrades a version 1 store: its data stays and the key indexes appear", "[store]") {
+TEST_CASE("Store::open upgrades a version 1 store: its data stays and the key indexes and renewal tables appear", "[store]") {
   TempDir tmp;
   {
     Store s = Store::open(tmp.path(), Store::Mode::ReadWrite);
@@ -126,13 +126,24 @@ TEST_CASE("Store::open upgrades a version 1 store: its data stays and the key in
   }
   {
     RawDb old(tmp.path());
+    // Back to schema 1: without the indexes of 2 and what 3 added (renewals, the requests column,
+    // which SQLite cannot drop while it is a foreign key: the table is rebuilt as 1 made it).
     old.exec("DROP INDEX certificates_key; DROP INDEX requests_key; DROP INDEX ip_addresses_certificate;"
+             "DROP TABLE renewals; DROP INDEX requests_renews; DROP TABLE requests;"
+             "CREATE TABLE requests(id INTEGER PRIMARY KEY, friendly_name TEXT NOT NULL UNIQUE,"
+             " key_id INTEGER NOT NULL REFERENCES keys(id), der BLOB NOT NULL, subject TEXT NOT NULL,"
+             " alt_names TEXT NOT NULL, fingerprint_sha256 TEXT NOT NULL, spki_sha256 TEXT NOT NULL,"
+             " key_spec TEXT NOT NULL, created INTEGER NOT NULL);"
              "UPDATE schema_version SET version = 1");
   }
   Store s = Store::open(tmp.path(), Store::Mode::ReadWrite);
   CHECK(s.cert_by_name("web"));
+  CHECK(s.list_requests().empty());
+  CHECK_FALSE(s.renewal_state(s.cert_by_name("web")->id));
   RawDb db(tmp.path());
-  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"2"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"3"}});
+  CHECK(db.rows("SELECT name FROM sqlite_master WHERE name IN ('renewals', 'requests_renews') ORDER BY name") ==
+        std::vector<std::vector<std::string>>{{"renewals"}, {"requests_renews"}});
   CHECK(db.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('certificates_key', 'requests_key',"
                 " 'ip_addresses_certificate') ORDER BY name") ==
         std::vector<std::vector<std::string>>{{"certificates_key"}, {"ip_addresses_certificate"}, {"requests_key"}});
