@@ -269,3 +269,244 @@ TEST_CASE("acme issue: http-01 for a DNS name and an IP address, the chain verif
     CHECK_FALSE(fs::exists(b.db()));
   }
 }
+
+TEST_CASE("acme issue --webroot: a web server of its own serves the files and they are removed after",
+          "[integration][acme]") {
+  PebbleServer server(true);
+  Appliance a;
+  a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+          server.ca_bundle(), "--accept-tos"});
+  const fs::path root = a.dir / "htdocs";
+  fs::create_directories(root);
+  // Python's http.server on the port pebble's VA dials, serving the document root.
+  clitest::Background web({"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1",
+                           std::to_string(server.http01_port()), "--directory", root.string()});
+  clitest::spit(root / "probe.txt", "up");
+  for (int i = 0; i < 100; ++i) {
+    Result r = clitest::run_process({"curl", "-sf", "--max-time", "1",
+                                     "http://127.0.0.1:" + std::to_string(server.http01_port()) + "/probe.txt"});
+    if (r.code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  nlohmann::json r = a.json({"acme", "issue", "--name", "web", "--domain", "test.example", "--domain", "127.0.0.1",
+                             "--webroot", root.string()});
+  CHECK(r["identifiers"] == nlohmann::json({"dns:test.example", "ip:127.0.0.1"}));
+  CHECK(r["origin"] == nlohmann::json({{"server", server.directory_url()},
+                                       {"identifiers", {"dns:test.example", "ip:127.0.0.1"}},
+                                       {"challenge", {{"type", "http-01"}, {"webroot", root.string()}}},
+                                       {"key_spec", "ec:P-256"}}));
+  // pebble fetched both files from the web server; none is left.
+  CHECK_FALSE(fs::exists(root / ".well-known"));
+  clitest::spit(a.dir / "root.pem", server.root_pem());
+  Result exp = a.run({"cert", "export", "web", "--format", "pem", "--with-chain", "-o", (a.dir / "chain.pem").string()});
+  REQUIRE(exp.code == 0);
+  const std::string chain = (a.dir / "chain.pem").string();
+  CHECK(clitest::openssl({"verify", "-CAfile", (a.dir / "root.pem").string(), "-untrusted", chain, "-verify_hostname",
+                          "test.example", chain}).code == 0);
+
+  SECTION("a document root the server cannot reach: exit 7, the files removed, nothing stored") {
+    const fs::path other = a.dir / "elsewhere";
+    fs::create_directories(other);
+    const std::string before = a.dump();
+    Result bad = a.run({"acme", "issue", "--name", "other", "--domain", "other.example", "--webroot", other.string(),
+                        "--timeout", "30"});
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 7);
+    CHECK(bad.err.find("other.example") != std::string::npos);
+    CHECK(bad.err.find(other.string()) != std::string::npos);  // the hint names the root
+    CHECK_FALSE(fs::exists(other / ".well-known"));
+    CHECK(a.dump() == before);
+  }
+  SECTION("--webroot and --http-port exclude each other; a missing directory is a usage error") {
+    CHECK(a.run({"acme", "issue", "--name", "x", "--domain", "test.example", "--webroot", root.string(), "--http-port",
+                 "8080"}).code == 2);
+    CHECK(a.run({"acme", "issue", "--name", "x", "--domain", "test.example", "--webroot", (a.dir / "nope").string()})
+              .code == 2);
+  }
+}
+
+TEST_CASE("acme issue --dns-hook: dns-01 through pebble-challtestsrv for a name and its wildcard with cleanup after",
+          "[integration][acme]") {
+  PebbleServer server(true);
+  Appliance a;
+  a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+          server.ca_bundle(), "--accept-tos"});
+  const std::string mgmt = "http://127.0.0.1:" + std::to_string(server.challtestsrv_management_port());
+  const std::string log = (a.dir / "hook.log").string();
+  // The hook an operator would write for their DNS provider's API, here challtestsrv's.
+  const std::string hook =
+      "echo \"$APPLCTL_ACME_ACTION $APPLCTL_ACME_DOMAIN $APPLCTL_ACME_RECORD_NAME\" >> " + log +
+      "; if [ \"$APPLCTL_ACME_ACTION\" = present ]; then curl -sf -X POST -d "
+      "\"{\\\"host\\\":\\\"$APPLCTL_ACME_RECORD_NAME\\\",\\\"value\\\":\\\"$APPLCTL_ACME_RECORD_VALUE\\\"}\" " +
+      mgmt + "/set-txt; else curl -sf -X POST -d \"{\\\"host\\\":\\\"$APPLCTL_ACME_RECORD_NAME\\\"}\" " + mgmt +
+      "/clear-txt; fi";
+
+  nlohmann::json r = a.json({"acme", "issue", "--name", "wild", "--domain", "test.example", "--domain",
+                             "*.test.example", "--dns-hook", hook});
+  CHECK(r["identifiers"] == nlohmann::json({"dns:test.example", "dns:*.test.example"}));
+  CHECK(r["origin"]["challenge"] == nlohmann::json({{"type", "dns-01"}, {"dns_hook", hook}}));
+  // Two authorizations (the name and its wildcard), each presented and cleaned up.
+  const std::string calls = clitest::slurp(log);
+  INFO(calls);
+  CHECK(calls.find("present test.example _acme-challenge.test.example.") != std::string::npos);
+  CHECK(std::count(calls.begin(), calls.end(), '\n') == 4);
+  CHECK(calls.rfind("cleanup test.example _acme-challenge.test.example.") != std::string::npos);
+
+  clitest::spit(a.dir / "root.pem", server.root_pem());
+  Result exp = a.run({"cert", "export", "wild", "--format", "pem", "--with-chain", "-o", (a.dir / "chain.pem").string()});
+  REQUIRE(exp.code == 0);
+  const std::string chain = (a.dir / "chain.pem").string();
+  CHECK(clitest::openssl({"verify", "-CAfile", (a.dir / "root.pem").string(), "-untrusted", chain, "-verify_hostname",
+                          "www.test.example", chain}).code == 0);
+
+  SECTION("a hook that fails: exit 1 naming the hook and its status, cleanup still runs, nothing stored") {
+    const std::string before = a.dump();
+    const std::string failing = "echo $APPLCTL_ACME_ACTION >> " + log + "; [ $APPLCTL_ACME_ACTION = cleanup ] || exit 4";
+    fs::remove(log);
+    Result bad = a.run({"acme", "issue", "--name", "other", "--domain", "other.example", "--dns-hook", failing});
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 1);
+    CHECK(bad.err.find("exit status 4") != std::string::npos);
+    CHECK(bad.err.find("dns hook") != std::string::npos);
+    CHECK(clitest::slurp(log) == "present\ncleanup\n");
+    CHECK(a.dump() == before);
+  }
+  SECTION("a hook that publishes nothing: exit 7 with the challenge's error, cleanup ran") {
+    fs::remove(log);
+    Result bad = a.run({"acme", "issue", "--name", "other", "--domain", "other.example", "--dns-hook",
+                        "echo $APPLCTL_ACME_ACTION >> " + log, "--timeout", "30"});
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 7);
+    CHECK(bad.err.find("other.example") != std::string::npos);
+    CHECK(clitest::slurp(log) == "present\ncleanup\n");
+  }
+  SECTION("wildcards need dns-01; IP addresses cannot have it") {
+    CHECK(a.run({"acme", "issue", "--name", "x", "--domain", "*.test.example", "--http-port", "8080"}).code == 6);
+    CHECK(a.run({"acme", "issue", "--name", "x", "--domain", "127.0.0.1", "--dns-hook", "true"}).code == 6);
+  }
+}
+
+TEST_CASE("acme account with external account binding: pebble requires it and the key stays out of argv and output",
+          "[integration][acme]") {
+  const std::string mac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+  PebbleServer server(false, {},
+                      {{"externalAccountBindingRequired", true}, {"externalAccountMACKeys", {{"kid-1", mac}}}});
+  Appliance a;
+  std::vector<std::string> base{"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org",
+                                "--ca-bundle", server.ca_bundle(), "--accept-tos"};
+
+  // Without EAB: refused before any account is made, with the flags in the hint.
+  Result none = a.run(base);
+  INFO(none.out << none.err);
+  CHECK(none.code == 5);
+  CHECK(none.err.find("--eab-kid") != std::string::npos);
+  CHECK_FALSE(fs::exists(a.db()));
+
+  auto with_eab = [&](const std::string& kid, const std::string& value) {
+    std::vector<std::string> args = base;
+    args.insert(args.begin(), "-vv");
+    args.insert(args.end(), {"--eab-kid", kid, "--eab-hmac-env", "TEST_EAB_KEY"});
+    a.env["TEST_EAB_KEY"] = value;
+    Result r = a.run(args);
+    a.env.erase("TEST_EAB_KEY");
+    return r;
+  };
+
+  SECTION("the right kid and key: an account") {
+    Result ok = with_eab("kid-1", mac);
+    INFO(ok.out << ok.err);
+    REQUIRE(ok.code == 0);
+    CHECK(ok.out.find("registered") != std::string::npos);
+    CHECK(ok.out.find(mac) == std::string::npos);
+    CHECK(ok.err.find(mac) == std::string::npos);
+    nlohmann::json show = a.json({"acme", "show"});
+    CHECK(show["status"] == "valid");
+    CHECK(show["server"] == server.directory_url());
+    // Found again by its key, without EAB.
+    CHECK(a.json(base)["created"] == false);
+  }
+  SECTION("a key the server does not know: exit 7, nothing stored, the key not shown") {
+    const std::string wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    Result bad = with_eab("kid-1", wrong);
+    INFO(bad.out << bad.err);
+    CHECK(bad.code == 7);
+    CHECK(bad.err.find(wrong) == std::string::npos);
+    CHECK_FALSE(fs::exists(a.db()));
+  }
+  SECTION("--eab-kid without --eab-hmac-env is a usage error") {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--eab-kid", "kid-1"});
+    CHECK(a.run(args).code == 2);
+  }
+}
+
+TEST_CASE("acme show: the stored account without a request to the server and exit 4 without one", "[integration][acme]") {
+  Appliance a;
+  Result none = a.run({"acme", "show"});
+  CHECK(none.code == 4);
+  CHECK(none.err.find("acme account") != std::string::npos);
+  nlohmann::json reg = a.json(pebble_args());
+  nlohmann::json show = a.json({"acme", "show"});
+  CHECK(show["server"] == pebble().directory_url());
+  CHECK(show["email"] == "ops@example.org");
+  CHECK(show["status"] == "valid");
+  CHECK(show["kid"] == reg["kid"]);
+  CHECK(show["key_thumbprint"] == reg["key_thumbprint"]);
+  CHECK(show["ca_bundle"] == pebble().ca_bundle());
+  Result human = a.run({"acme", "show"});
+  CHECK(human.code == 0);
+  CHECK(human.out.find(reg["kid"].get<std::string>()) != std::string::npos);
+  CHECK(human.out.find("PRIVATE") == std::string::npos);
+  // No network: the same answer with the server unreachable (its URL changed in the store).
+  REQUIRE(clitest::run_process({"sqlite3", a.db().string(),
+                                "UPDATE settings SET value = 'https://127.0.0.1:1/dir' WHERE key = 'acme.server'"}).code == 0);
+  CHECK(a.json({"acme", "show"})["server"] == "https://127.0.0.1:1/dir");
+}
+
+TEST_CASE("acme issue --preferred-chain: pebble's alternate root as openssl verify sees it",
+          "[integration][acme]") {
+  // Both of pebble's intermediates have the same name and key: one store each, so that the
+  // exported chain is the one downloaded, not a stored intermediate of the other chain.
+  PebbleServer server(true, {"PEBBLE_ALTERNATE_ROOTS=1"});
+  const std::string port = std::to_string(server.http01_port());
+  clitest::TempDir roots;
+  clitest::spit(roots / "root0.pem", server.root_pem(0));
+  clitest::spit(roots / "root1.pem", server.root_pem(1));
+  auto cn = [&](const std::string& file) {
+    std::string s = clitest::openssl({"x509", "-in", (roots / file).string(), "-noout", "-subject", "-nameopt", "multiline"}).out;
+    auto at = s.find("commonName");
+    REQUIRE(at != std::string::npos);
+    auto eq = s.find("= ", at) + 2;
+    return clitest::chomp(s.substr(eq, s.find('\n', at) - eq));
+  };
+  const std::string cn0 = cn("root0.pem"), cn1 = cn("root1.pem");
+  REQUIRE(cn0 != cn1);
+  // Issues in a store of its own, exports the chain, and says which roots it verifies against.
+  auto issue = [&](std::vector<std::string> extra) {
+    Appliance a;
+    a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+            server.ca_bundle(), "--accept-tos"});
+    std::vector<std::string> args{"acme", "issue", "--name", "web", "--domain", "test.example", "--http-port", port};
+    args.insert(args.end(), extra.begin(), extra.end());
+    nlohmann::json r = a.json(args);
+    const std::string chain = (a.dir / "chain.pem").string();
+    REQUIRE(a.run({"cert", "export", "web", "--format", "pem", "--with-chain", "-o", chain}).code == 0);
+    std::vector<bool> ok;
+    for (const char* root : {"root0.pem", "root1.pem"})
+      ok.push_back(clitest::openssl({"verify", "-CAfile", (roots / root).string(), "-untrusted", chain, chain}).code == 0);
+    return std::make_pair(r, ok);
+  };
+
+  auto [def, def_ok] = issue({});
+  CHECK(def_ok == std::vector<bool>{true, false});
+  CHECK_FALSE(def["origin"].contains("preferred_chain"));
+
+  auto [alt, alt_ok] = issue({"--preferred-chain", cn1});
+  CHECK(alt_ok == std::vector<bool>{false, true});
+  CHECK(alt["origin"]["preferred_chain"] == cn1);
+
+  // The default chain's root by name; a name no chain has: the default chain.
+  CHECK(issue({"--preferred-chain", cn0}).second == std::vector<bool>{true, false});
+  CHECK(issue({"--preferred-chain", "No Such Root"}).second == std::vector<bool>{true, false});
+}
