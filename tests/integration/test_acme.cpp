@@ -510,3 +510,48 @@ TEST_CASE("acme issue --preferred-chain: pebble's alternate root as openssl veri
   CHECK(issue({"--preferred-chain", cn0}).second == std::vector<bool>{true, false});
   CHECK(issue({"--preferred-chain", "No Such Root"}).second == std::vector<bool>{true, false});
 }
+
+TEST_CASE("acme account against a rate-limited server: exit 7 with when to try again", "[integration][acme]") {
+  // A stand-in ACME server (plain HTTP) whose newAccount answers 429 rateLimited with a
+  // Retry-After of an hour, as Let's Encrypt does when an address registers too often.
+  const int port = clitest::free_port();
+  const std::string script = R"PY(
+import http.server, json, sys
+port = int(sys.argv[1])
+base = "http://127.0.0.1:%d" % port
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, ctype, extra={}):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Replay-Nonce", "nonce%d" % code)
+        for k, v in extra.items(): self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.send(200, {"newNonce": base + "/nonce", "newAccount": base + "/acct", "newOrder": base + "/order"},
+                  "application/json")
+    def do_HEAD(self):
+        self.send_response(200); self.send_header("Replay-Nonce", "n0"); self.end_headers()
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send(429, {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many registrations"},
+                  "application/problem+json", {"Retry-After": "3600"})
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+)PY";
+  clitest::Background server({"/usr/bin/python3", "-c", script, std::to_string(port)});
+  const std::string dir = "http://127.0.0.1:" + std::to_string(port) + "/dir";
+  for (int i = 0; i < 100; ++i) {
+    if (clitest::run_process({"curl", "-sf", "--max-time", "1", dir, "-o", "/dev/null"}).code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Appliance a;
+  Result r = a.run({"acme", "account", "--server", dir, "--email", "ops@example.org", "--accept-tos"});
+  INFO(r.out << r.err);
+  CHECK(r.code == 7);
+  CHECK(r.err.find("too many registrations (rateLimited)") != std::string::npos);
+  CHECK(r.err.find("try again after 20") != std::string::npos);  // an RFC 3339 time
+  CHECK_FALSE(fs::exists(a.db()));
+}
