@@ -48,7 +48,7 @@ ObtainResult obtain_certificate(const std::filesystem::path& store_dir, const Ob
   Client client(account.server, account.key, HttpOptions{account.ca_bundle});
   client.set_account_url(account.url);
   client.set_deadline(deadline);
-  std::unique_ptr<ChallengeSolver> solver = make_solver(req.challenge);
+  std::unique_ptr<ChallengeSolver> solver = make_solver(req.challenge, deadline);
   std::optional<std::string> replaces;
   if (req.replaces && !client.directory().renewal_info.empty()) replaces = req.replaces;
   Order order = new_order(client, ids, replaces);

@@ -5,11 +5,13 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -97,9 +99,11 @@ class WebrootSolver final : public ChallengeSolver {
   std::vector<fs::path> files_, created_dirs_;
 };
 
-// /bin/sh -c command with env added to ours; its stdout goes to our stderr (stdout is results).
-// Returns the wait status.
-int run_hook(const std::string& command, const std::vector<std::string>& env) {
+// /bin/sh -c command with env added to ours, in a process group of its own; its stdout goes to
+// our stderr (stdout is results). Returns the wait status, or std::nullopt when it had not ended
+// by the deadline (then its group got SIGTERM, and SIGKILL a second later).
+std::optional<int> run_hook(const std::string& command, const std::vector<std::string>& env,
+                            std::chrono::steady_clock::time_point deadline) {
   std::vector<std::string> strings;
   for (char** e = environ; *e != nullptr; ++e)
     if (std::strncmp(*e, "APPLCTL_ACME_", 13) != 0) strings.emplace_back(*e);
@@ -113,14 +117,36 @@ int run_hook(const std::string& command, const std::vector<std::string>& env) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, "/bin/sh", &fa, nullptr, argv, envp.data());
+  int rc = ::posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) fail(ErrorKind::Failed, fmt::format("--dns-hook: cannot run /bin/sh: {}", std::strerror(rc)));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  auto reap = [&](int flags) -> std::optional<int> {
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid, &status, flags)) < 0 && errno == EINTR) {
+    }
+    if (r == pid || r < 0) return status;
+    return std::nullopt;
+  };
+  for (auto wait = std::chrono::milliseconds(5);; wait = std::min(wait * 2, std::chrono::milliseconds(100))) {
+    if (auto status = reap(WNOHANG)) return status;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(wait);
   }
-  return status;
+  ::kill(-pid, SIGTERM);
+  for (int i = 0; i < 20; ++i) {
+    if (reap(WNOHANG)) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(-pid, SIGKILL);
+  reap(0);
+  return std::nullopt;
 }
 
 std::string describe_status(int status) {
@@ -131,7 +157,8 @@ std::string describe_status(int status) {
 
 class DnsHookSolver final : public ChallengeSolver {
  public:
-  explicit DnsHookSolver(std::string command) : command_(std::move(command)) {}
+  DnsHookSolver(std::string command, std::chrono::steady_clock::time_point deadline)
+      : command_(std::move(command)), deadline_(deadline) {}
   ~DnsHookSolver() override { cleanup(); }
   std::string type() const override { return "dns-01"; }
 
@@ -139,11 +166,16 @@ class DnsHookSolver final : public ChallengeSolver {
     Record r{a.identifier.value, "_acme-challenge." + a.identifier.value + ".", dns01_value(ka)};
     // Cleaned up even when present fails half-way.
     records_.push_back(r);
-    int status = run_hook(command_, env_of("present", r));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    std::optional<int> status = run_hook(command_, env_of("present", r), deadline_);
+    if (!status)
+      fail(ErrorKind::Failed,
+           fmt::format("the dns hook '{}' did not finish presenting {} for {} within --timeout", printable(command_),
+                       r.name, r.domain),
+           "the hook was stopped; give a longer --timeout if the DNS provider is slow");
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
       fail(ErrorKind::Failed,
            fmt::format("the dns hook '{}' failed to present {} for {}: {}", printable(command_), r.name, r.domain,
-                       describe_status(status)),
+                       describe_status(*status)),
            "the hook must publish TXT APPLCTL_ACME_RECORD_NAME = APPLCTL_ACME_RECORD_VALUE and exit 0");
   }
 
@@ -152,10 +184,13 @@ class DnsHookSolver final : public ChallengeSolver {
     records_.clear();
     for (const auto& r : records) {
       try {
-        int status = run_hook(command_, env_of("cleanup", r));
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        // Cleanup runs after failures too, the deadline perhaps passed: it gets kCleanupLimit.
+        std::optional<int> status =
+            run_hook(command_, env_of("cleanup", r), std::chrono::steady_clock::now() + kCleanupLimit);
+        if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
           std::fprintf(stderr, "applctl: warning: the dns hook '%s' failed to clean up %s: %s\n",
-                       printable(command_).c_str(), r.name.c_str(), describe_status(status).c_str());
+                       printable(command_).c_str(), r.name.c_str(),
+                       status ? describe_status(*status).c_str() : "stopped after 30 s");
       } catch (const std::exception& e) {
         std::fprintf(stderr, "applctl: warning: %s\n", e.what());
       }
@@ -173,7 +208,9 @@ class DnsHookSolver final : public ChallengeSolver {
     return {std::string("APPLCTL_ACME_ACTION=") + action, "APPLCTL_ACME_DOMAIN=" + r.domain,
             "APPLCTL_ACME_RECORD_NAME=" + r.name, "APPLCTL_ACME_RECORD_VALUE=" + r.value};
   }
+  static constexpr std::chrono::seconds kCleanupLimit{30};
   std::string command_;
+  std::chrono::steady_clock::time_point deadline_;
   std::vector<Record> records_;
 };
 
@@ -213,10 +250,11 @@ ChallengeSettings ChallengeSettings::from_origin(const nlohmann::json& origin) {
   return s;
 }
 
-std::unique_ptr<ChallengeSolver> make_solver(const ChallengeSettings& settings) {
+std::unique_ptr<ChallengeSolver> make_solver(const ChallengeSettings& settings,
+                                             std::chrono::steady_clock::time_point deadline) {
   if (!settings.dns_hook.empty() && !settings.webroot.empty())
     fail(ErrorKind::Usage, "--dns-hook and --webroot exclude each other");
-  if (!settings.dns_hook.empty()) return std::make_unique<DnsHookSolver>(settings.dns_hook);
+  if (!settings.dns_hook.empty()) return std::make_unique<DnsHookSolver>(settings.dns_hook, deadline);
   if (!settings.webroot.empty()) return std::make_unique<WebrootSolver>(settings.webroot);
   return std::make_unique<ResponderSolver>(settings.http_port);
 }

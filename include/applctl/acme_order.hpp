@@ -119,7 +119,11 @@ struct ChallengeSettings {
   // The settings an origin() describes (renewal repeats an order so); BadInput when it is none.
   static ChallengeSettings from_origin(const nlohmann::json& origin);
 };
-std::unique_ptr<ChallengeSolver> make_solver(const ChallengeSettings& settings);
+// deadline: a --dns-hook still running at it is stopped (SIGTERM, then SIGKILL, to its process
+// group) and fails the order; its cleanup gets 30 s of its own.
+std::unique_ptr<ChallengeSolver> make_solver(
+    const ChallengeSettings& settings,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 // The order's identifiers of "www.example.com", "192.0.2.1", "*.example.com" (dns-01 only) or
 // "dns:NAME" / "ip:ADDR" (as an origin lists them), duplicates dropped; BadInput when invalid.

@@ -133,3 +133,20 @@ TEST_CASE("acme: challenge settings come back from their origin", "[acme]") {
                           R"({"type":"dns-01"})", R"({"type":"dns-01","dns_hook":""})", R"([])", R"({"http_port":80})"})
     CHECK(kind_of([&] { acme::ChallengeSettings::from_origin(nlohmann::json::parse(bad)); }) == ErrorKind::BadInput);
 }
+
+TEST_CASE("acme: a --dns-hook still running at the deadline is stopped and fails the order", "[acme]") {
+  TempDir dir;
+  const std::string log = dir / "hook.log";
+  acme::ChallengeSettings s;
+  // present hangs (with a child of its own, which must go too); cleanup is quick.
+  s.dns_hook = "echo \"$APPLCTL_ACME_ACTION\" >> " + log + "; [ \"$APPLCTL_ACME_ACTION\" = cleanup ] || { sleep 60 & wait; }";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto solver = acme::make_solver(s, t0 + std::chrono::milliseconds(500));
+  Error e = error_of([&] { solver->present(authz("slow.example"), challenge("dns-01", "t"), "t.k"); });
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(e.kind() == ErrorKind::Failed);
+  CHECK(std::string(e.what()).find("within --timeout") != std::string::npos);
+  CHECK(took < std::chrono::seconds(5));
+  solver->cleanup();
+  CHECK(unit_pki::read_text(log) == "present\ncleanup\n");
+}
