@@ -74,6 +74,8 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
   res.key_thumbprint = jwk_thumbprint(public_jwk(key));
 
   Client client(req.server, key, HttpOptions{req.ca_bundle});
+  // A busy (503) or rate-limited server is asked again after its Retry-After within this budget.
+  client.set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(req.timeout_seconds));
   const Directory& dir = client.directory();
   res.terms_of_service = dir.terms_of_service;
   const std::vector<std::string> contact = {"mailto:" + req.email};

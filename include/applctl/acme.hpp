@@ -159,6 +159,7 @@ struct AccountRequest {
   bool accept_tos = false;
   std::string eab_kid;       // external account binding: the CA's key identifier,
   std::string eab_hmac_env;  // and the environment variable with its base64url MAC key
+  int timeout_seconds = 60;  // waits for a busy server's Retry-After end by then
 };
 struct AccountResult {
   std::string server, email, account_url, status;

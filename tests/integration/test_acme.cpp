@@ -273,13 +273,15 @@ TEST_CASE("acme show: the stored account without a request to the server and exi
   CHECK(a.json({"acme", "show"})["server"] == "https://127.0.0.1:1/dir");
 }
 
-TEST_CASE("acme account against a rate-limited server: exit 7 with when to try again", "[integration][acme]") {
-  // A stand-in ACME server (plain HTTP) whose newAccount answers 429 rateLimited with a
-  // Retry-After of an hour, as Let's Encrypt does when an address registers too often.
-  const int port = clitest::free_port();
-  const std::string script = R"PY(
+// A stand-in ACME server (plain HTTP) whose newAccount answers, in turn, the statuses given
+// (429 rateLimited or 503, each with its Retry-After), then 201 with an account.
+class StandIn {
+ public:
+  explicit StandIn(const std::string& answers) : port_(clitest::free_port()) {
+    const std::string script = R"PY(
 import http.server, json, sys
 port = int(sys.argv[1])
+answers = [a.split(":") for a in sys.argv[2].split(",") if a]
 base = "http://127.0.0.1:%d" % port
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
@@ -299,21 +301,50 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(200); self.send_header("Replay-Nonce", "n0"); self.end_headers()
     def do_POST(self):
         self.rfile.read(int(self.headers["Content-Length"]))
-        self.send(429, {"type": "urn:ietf:params:acme:error:rateLimited", "detail": "too many registrations"},
-                  "application/problem+json", {"Retry-After": "3600"})
+        if answers:
+            code, wait = answers.pop(0)
+            kind = "rateLimited" if code == "429" else "serverInternal"
+            self.send(int(code), {"type": "urn:ietf:params:acme:error:" + kind, "detail": "too many registrations"},
+                      "application/problem+json", {"Retry-After": wait})
+        else:
+            self.send(201, {"status": "valid", "contact": ["mailto:ops@example.org"]}, "application/json",
+                      {"Location": base + "/acct/1"})
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 )PY";
-  clitest::Background server({"/usr/bin/python3", "-c", script, std::to_string(port)});
-  const std::string dir = "http://127.0.0.1:" + std::to_string(port) + "/dir";
-  for (int i = 0; i < 100; ++i) {
-    if (clitest::run_process({"curl", "-sf", "--max-time", "1", dir, "-o", "/dev/null"}).code == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    proc_ = std::make_unique<clitest::Background>(
+        std::vector<std::string>{"/usr/bin/python3", "-c", script, std::to_string(port_), answers});
+    for (int i = 0; i < 100; ++i) {
+      if (clitest::run_process({"curl", "-sf", "--max-time", "1", url(), "-o", "/dev/null"}).code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/dir"; }
+
+ private:
+  int port_;
+  std::unique_ptr<clitest::Background> proc_;
+};
+
+TEST_CASE("acme account against a rate-limited server: exit 7 with when to try again", "[integration][acme]") {
+  // As Let's Encrypt answers an address that registers too often: an hour's wait.
+  StandIn server("429:3600");
   Appliance a;
-  Result r = a.run({"acme", "account", "--server", dir, "--email", "ops@example.org", "--accept-tos"});
+  Result r = a.run({"acme", "account", "--server", server.url(), "--email", "ops@example.org", "--accept-tos"});
   INFO(r.out << r.err);
   CHECK(r.code == 7);
   CHECK(r.err.find("too many registrations (rateLimited)") != std::string::npos);
   CHECK(r.err.find("try again after 20") != std::string::npos);  // an RFC 3339 time
   CHECK_FALSE(fs::exists(a.db()));
+}
+
+TEST_CASE("acme account: a busy server is asked again after its short Retry-After", "[integration][acme]") {
+  StandIn server("503:1,429:1");
+  Appliance a;
+  const auto t0 = std::chrono::steady_clock::now();
+  nlohmann::json j = a.json({"acme", "account", "--server", server.url(), "--email", "ops@example.org", "--accept-tos"});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(j["created"] == true);
+  CHECK(j["kid"].get<std::string>().find("/acct/1") != std::string::npos);
+  CHECK(took >= std::chrono::seconds(2));  // both waits were kept
+  CHECK(took < std::chrono::seconds(10));
 }
