@@ -91,6 +91,8 @@ class PebbleServer {
   std::string directory_url() const { return "https://127.0.0.1:" + std::to_string(acme_port_) + "/dir"; }
   std::string ca_bundle() const { return PebblePki::get() / "tls-ca.crt"; }
   std::string log() const { return clitest::slurp(dir_ / "pebble.log"); }
+  // pebble's process group (its own), for a test that stops it behind the harness's back.
+  pid_t process_group() const { return proc_ ? proc_->pid() : 0; }
   void stop() {
     if (proc_) proc_->stop(SIGTERM, 3s);
     proc_.reset();

@@ -255,3 +255,25 @@ TEST_CASE("acme issue --preferred-chain: pebble's alternate root as openssl veri
   CHECK(issue({"--preferred-chain", cn0}).second == std::vector<bool>{true, false});
   CHECK(issue({"--preferred-chain", "No Such Root"}).second == std::vector<bool>{true, false});
 }
+
+TEST_CASE("acme issue: pebble stopped in the middle of the order is exit 7 and changes nothing",
+          "[integration][acme]") {
+  PebbleServer server;
+  Appliance a;
+  a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
+          server.ca_bundle(), "--accept-tos"});
+  const std::string before = a.dump();
+  const std::string log = (a.dir / "hook.log").string();
+  REQUIRE(server.process_group() > 0);
+  // The dns hook runs after newOrder and before the challenge is answered: it kills pebble.
+  const std::string hook = "echo $APPLCTL_ACME_ACTION >> " + log +
+                           "; [ $APPLCTL_ACME_ACTION = cleanup ] || /bin/kill -s KILL -- -" +
+                           std::to_string(server.process_group());
+  Result r = a.run({"acme", "issue", "--name", "web", "--domain", "test.example", "--dns-hook", hook, "--timeout", "20"});
+  INFO(r.out << r.err);
+  CHECK(r.code == 7);
+  CHECK(r.err.find("127.0.0.1:" + std::to_string(server.port())) != std::string::npos);  // the server named
+  CHECK(clitest::slurp(log) == "present\ncleanup\n");
+  CHECK(a.dump() == before);
+  CHECK(a.run({"cert", "show", "web"}).code == 4);
+}
