@@ -2,6 +2,7 @@
 // keys table; its id in a setting), registered with a server or found again on it; server,
 // email and account URL in settings. The key never leaves the store.
 #include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -30,9 +31,29 @@ void check_server(const std::string& url) {
 
 }  // namespace
 
+Bytes eab_hmac_key_from_env(const std::string& var) {
+  const char* value = std::getenv(var.c_str());
+  if (value == nullptr || *value == '\0')
+    fail(ErrorKind::BadInput, fmt::format("--eab-hmac-env {}: the environment variable is not set", printable(var)),
+         "export the HMAC key the CA gave you in that variable (base64url)");
+  std::string text = value;
+  while (!text.empty() && text.back() == '=') text.pop_back();  // some CAs hand it out padded
+  try {
+    return base64url_decode(text);
+  } catch (const Error&) {
+    // Never the key, nor where in it the error is.
+    fail(ErrorKind::BadInput, fmt::format("--eab-hmac-env {}: the value is not base64url", printable(var)),
+         "the HMAC key as the CA gave it (base64url, e.g. from its EAB credentials page)");
+  }
+}
+
 AccountResult register_account(const std::filesystem::path& store_dir, const AccountRequest& req) {
   check_server(req.server);
   check_email(req.email);
+  if (req.eab_kid.empty() != req.eab_hmac_env.empty())
+    fail(ErrorKind::Usage, "--eab-kid and --eab-hmac-env go together");
+  std::optional<Bytes> eab_key;
+  if (!req.eab_kid.empty()) eab_key = eab_hmac_key_from_env(req.eab_hmac_env);
   AccountResult res;
   res.server = req.server;
   res.email = req.email;
@@ -53,6 +74,8 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
   res.key_thumbprint = jwk_thumbprint(public_jwk(key));
 
   Client client(req.server, key, HttpOptions{req.ca_bundle});
+  // A busy (503) or rate-limited server is asked again after its Retry-After within this budget.
+  client.set_deadline(std::chrono::steady_clock::now() + std::chrono::seconds(req.timeout_seconds));
   const Directory& dir = client.directory();
   res.terms_of_service = dir.terms_of_service;
   const std::vector<std::string> contact = {"mailto:" + req.email};
@@ -66,14 +89,16 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
     }
   }
   if (!account) {
-    if (dir.external_account_required)
+    if (dir.external_account_required && !eab_key)
       fail(ErrorKind::Refused, fmt::format("the ACME server {} requires external account binding", req.server),
-           "external account binding (--eab-kid, --eab-hmac-env) is not supported yet");
+           "give the key identifier and HMAC key the CA issued: --eab-kid ID --eab-hmac-env VAR (VAR holds the key)");
     if (!dir.terms_of_service.empty() && !req.accept_tos)
       fail(ErrorKind::Refused,
            fmt::format("the ACME server {} has terms of service: {}", req.server, dir.terms_of_service),
            "read them and pass --accept-tos to agree");
-    account = new_account(client, contact, req.accept_tos, false);
+    std::optional<nlohmann::json> eab;
+    if (eab_key) eab = external_account_binding(req.eab_kid, *eab_key, dir.new_account, public_jwk(key));
+    account = new_account(client, contact, req.accept_tos, false, eab);
   } else if (std::find(account->contact.begin(), account->contact.end(), contact.front()) == account->contact.end()) {
     // An existing account with another email: update its contact (RFC 8555 section 7.3.2).
     nlohmann::json payload = {{"contact", contact}};
@@ -99,12 +124,30 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
   store.set_setting(kServerSetting, req.server);
   store.set_setting(kEmailSetting, req.email);
   store.set_setting(kAccountUrlSetting, res.account_url);
+  store.set_setting(kStatusSetting, res.status);
   // The CA bundle the server's TLS needs, for the later commands that talk to it.
   if (req.ca_bundle.empty()) store.erase_setting(kCaBundleSetting);
   else store.set_setting(kCaBundleSetting, std::filesystem::absolute(req.ca_bundle).string());
   tx.touch("acme-account:" + res.account_url);
   tx.commit();
   return res;
+}
+
+AccountInfo show_account(const std::filesystem::path& store_dir) {
+  Store store = Store::open(store_dir, Store::Mode::ReadOnly);
+  auto key_id = store.setting(kAccountKeySetting);
+  auto url = store.setting(kAccountUrlSetting);
+  if (!key_id || !url)
+    fail(ErrorKind::NotFound, "the store has no ACME account", "register one with applctl acme account --server URL --email ADDR");
+  AccountInfo info;
+  info.server = store.setting(kServerSetting).value_or("");
+  info.email = store.setting(kEmailSetting).value_or("");
+  // Accounts registered before the status was kept were valid when registered.
+  info.status = store.setting(kStatusSetting).value_or("valid");
+  info.account_url = *url;
+  info.ca_bundle = store.setting(kCaBundleSetting).value_or("");
+  info.key_thumbprint = jwk_thumbprint(public_jwk(store.load_key(std::stoll(*key_id))));
+  return info;
 }
 
 }  // namespace applctl::acme

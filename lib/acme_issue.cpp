@@ -1,5 +1,6 @@
-// `applctl acme issue`: one certificate from the store's ACME account, http-01 on a port of its
-// own, imported with its new key in one transaction once the server has issued it.
+// Obtaining a certificate from the store's ACME account (obtain_certificate: read-only on the
+// store, what renewal reuses), and `applctl acme issue`, which imports it with its new key in one
+// transaction once the server has issued it.
 #include <fmt/format.h>
 
 #include "applctl/acme.hpp"
@@ -31,61 +32,93 @@ StoredAccount stored_account(const Store& store) {
 
 }  // namespace
 
-IssueResult issue_certificate(const std::filesystem::path& store_dir, const IssueRequest& req) {
+ObtainResult obtain_certificate(const std::filesystem::path& store_dir, const ObtainRequest& req) {
   const auto t0 = std::chrono::steady_clock::now();
-  checked_friendly_name(req.name);
-  if (req.domains.empty()) fail(ErrorKind::Usage, "acme issue needs at least one --domain");
-  const KeySpec spec = KeySpec::parse(req.key_spec);
-  std::vector<San> sans;
-  std::vector<Identifier> ids;
-  IssueResult res;
-  for (const auto& d : req.domains) {
-    San s = parse_san(d);
-    if (s.value.rfind("*.", 0) == 0)
-      fail(ErrorKind::BadInput, fmt::format("'{}': a wildcard name needs the dns-01 challenge", d),
-           "http-01 (--http-port) validates one name at a time");
-    if (std::find(sans.begin(), sans.end(), s) != sans.end()) continue;
-    sans.push_back(s);
-    ids.push_back({s.type == SanType::IP ? "ip" : "dns", s.value});
-    res.identifiers.push_back(ids.back().type + ":" + s.value);
-  }
+  const auto deadline = t0 + std::chrono::seconds(req.timeout_seconds);
+  std::vector<Identifier> ids = parse_identifiers(req.domains, req.challenge);
+  ObtainResult res;
+  for (const auto& id : ids) res.identifiers.push_back(identifier_text(id));
 
   StoredAccount account = [&] {
     Store store = Store::open(store_dir, Store::Mode::ReadOnly);
-    if (store.cert_by_name(req.name))
-      fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", req.name),
-           "choose another --name, or rename or remove the existing one");
     return stored_account(store);
   }();
-  res.name = req.name;
   res.server = account.server;
 
   Client client(account.server, account.key, HttpOptions{account.ca_bundle});
   client.set_account_url(account.url);
-  const auto deadline = t0 + std::chrono::seconds(req.timeout_seconds);
-  Http01Responder responder(req.http_port);
-  Order order = new_order(client, ids);
+  client.set_deadline(deadline);
+  std::unique_ptr<ChallengeSolver> solver = make_solver(req.challenge, deadline);
+  std::optional<std::string> replaces;
+  if (req.replaces && !client.directory().renewal_info.empty()) replaces = req.replaces;
+  Order order = new_order(client, ids, replaces);
   res.order_url = order.url;
-  for (const auto& authz : order.authorizations)
-    authorize_http01(client, authz, account.key,
-                     [&](const std::string& token, const std::string& ka) { responder.publish(token, ka); }, deadline);
+  try {
+    for (const auto& authz : order.authorizations) authorize(client, authz, account.key, *solver, deadline);
+  } catch (...) {
+    solver->cleanup();
+    throw;
+  }
+  solver->cleanup();
 
-  PrivateKey key = PrivateKey::generate(spec);
+  std::vector<San> sans;
+  for (const auto& id : ids) sans.push_back(parse_san(id.value));
   Subject subject;
   if (sans.front().type == SanType::DNS) subject.cn = sans.front().value;
-  order = finalize_order(client, order, make_csr(key, subject, sans), deadline);
-  std::string chain = download_chain(client, order.certificate);
-  res.validation_requests = responder.served();
+  order = finalize_order(client, order, make_csr(req.key, subject, sans), deadline);
+  std::string chain = download_chain(client, order.certificate, req.preferred_chain);
+  res.certificate_url = order.certificate;
+  res.validation_requests = solver->validation_requests();
   res.bad_nonce_retries = client.bad_nonce_retries();
 
   const std::string source = "ACME certificate " + order.certificate;
-  Decoded decoded = decode_any(as_bytes(chain), source, {}, false);
-  res.chain_certificates = decoded.certificates.size();
-  if (decoded.certificates.empty() || inspect_certificate(decoded.certificates.front()).spki_sha256 != key.spki_sha256())
+  res.chain = decode_any(as_bytes(chain), source, {}, false);
+  res.chain.keys.clear();
+  if (res.chain.certificates.empty() || inspect_certificate(res.chain.certificates.front()).spki_sha256 != req.key.spki_sha256())
     fail(ErrorKind::Remote, fmt::format("{}: the first certificate is not for the key of the request", source));
-  decoded.keys.push_back(key);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+IssueResult issue_certificate(const std::filesystem::path& store_dir, const IssueRequest& req) {
+  checked_friendly_name(req.name);
+  if (req.domains.empty()) fail(ErrorKind::Usage, "acme issue needs at least one --domain");
+  const KeySpec spec = KeySpec::parse(req.key_spec);
+  // Bad input and a taken name are refused before any order.
+  parse_identifiers(req.domains, req.challenge);
+  {
+    Store store = Store::open(store_dir, Store::Mode::ReadOnly);
+    if (store.cert_by_name(req.name))
+      fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", req.name),
+           "choose another --name, or rename or remove the existing one");
+    stored_account(store);
+  }
+
+  ObtainRequest obtain(PrivateKey::generate(spec));
+  obtain.domains = req.domains;
+  obtain.challenge = req.challenge;
+  obtain.timeout_seconds = req.timeout_seconds;
+  obtain.preferred_chain = req.preferred_chain;
+  ObtainResult got = obtain_certificate(store_dir, obtain);
+
+  IssueResult res;
+  res.name = req.name;
+  res.server = got.server;
+  res.order_url = got.order_url;
+  res.identifiers = got.identifiers;
+  res.chain_certificates = got.chain.certificates.size();
+  res.validation_requests = got.validation_requests;
+  res.bad_nonce_retries = got.bad_nonce_retries;
+  res.origin = {{"server", got.server},
+                {"identifiers", got.identifiers},
+                {"challenge", req.challenge.origin()},
+                {"key_spec", spec.str()}};
+  if (!req.preferred_chain.empty()) res.origin["preferred_chain"] = req.preferred_chain;
+
+  Decoded decoded = std::move(got.chain);
+  decoded.keys.push_back(obtain.key);
   std::vector<std::pair<std::string, Decoded>> inputs;
-  inputs.emplace_back(source, std::move(decoded));
+  inputs.emplace_back("ACME certificate " + got.certificate_url, std::move(decoded));
   Store store = Store::open(store_dir, Store::Mode::ReadWrite);
   ImportResult imported = import_decoded(store, std::move(inputs), req.name, "acme", "acme issue");
   for (const auto& c : imported.certificates)
@@ -94,7 +127,7 @@ IssueResult issue_certificate(const std::filesystem::path& store_dir, const Issu
       res.not_before = c.summary.row.not_before;
       res.not_after = c.summary.row.not_after;
     }
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.seconds = got.seconds;
   return res;
 }
 

@@ -151,6 +151,22 @@ nlohmann::json sign_jws(const PrivateKey& key, const JwsHeader& header, std::str
   return {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(raw)}};
 }
 
+nlohmann::json external_account_binding(std::string_view eab_kid, BytesView hmac_key, const std::string& url,
+                                        const nlohmann::json& account_jwk) {
+  if (hmac_key.empty()) fail(ErrorKind::BadInput, "external account binding: the MAC key is empty");
+  nlohmann::json prot = {{"alg", "HS256"}, {"kid", std::string(eab_kid)}, {"url", url}};
+  std::string protected64 = base64url(as_bytes(prot.dump()));
+  std::string payload64 = base64url(as_bytes(account_jwk.dump()));
+  std::string input = protected64 + "." + payload64;
+  Bytes mac(32);
+  std::size_t len = 0;
+  ossl::check_ptr(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, hmac_key.data(), hmac_key.size(),
+                            as_bytes(input).data(), input.size(), mac.data(), mac.size(), &len),
+                  "EVP_Q_mac");
+  mac.resize(len);
+  return {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(mac)}};
+}
+
 Directory parse_directory(std::string_view body, std::string_view url) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object())

@@ -1,6 +1,10 @@
 // ACME orders (RFC 8555 section 7.4): newOrder with DNS and IP identifiers (RFC 8738), the
-// authorizations and their http-01 challenges, polling with a bounded back-off that honours
+// authorizations and their challenges, polling with a bounded back-off that honours
 // Retry-After, finalize with a CSR, and the certificate chain's download.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <thread>
 
@@ -8,7 +12,10 @@
 
 #include "applctl/acme.hpp"
 #include "applctl/acme_order.hpp"
+#include "applctl/certificate.hpp"
+#include "applctl/codec.hpp"
 #include "applctl/names.hpp"
+#include "ossl.hpp"
 
 namespace applctl::acme {
 
@@ -44,17 +51,35 @@ std::string key_authorization(std::string_view token, const PrivateKey& account_
   return std::string(token) + "." + jwk_thumbprint(public_jwk(account_key));
 }
 
-std::chrono::milliseconds retry_after(const HttpResponse& r, std::chrono::milliseconds fallback) {
-  std::string v = r.header("retry-after");
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 5) return fallback;
-  return std::chrono::seconds(std::stoi(v));
+std::string dns01_value(std::string_view key_authorization) {
+  Bytes digest(32);
+  unsigned int len = 0;
+  ossl::check(EVP_Digest(key_authorization.data(), key_authorization.size(), digest.data(), &len, EVP_sha256(), nullptr),
+              "EVP_Digest");
+  return base64url(digest);
 }
 
-Order new_order(Client& client, const std::vector<Identifier>& ids) {
+std::optional<std::chrono::milliseconds> poll_delay(int attempt, std::optional<std::chrono::seconds> retry_after,
+                                                    std::chrono::milliseconds remaining) {
+  std::chrono::milliseconds wait = kPollFirst;
+  for (int i = 0; i < attempt && wait < kPollMax; ++i) wait *= 2;
+  wait = std::min(wait, kPollMax);
+  if (retry_after) wait = std::max<std::chrono::milliseconds>(*retry_after, kPollFirst);
+  if (wait > remaining) return std::nullopt;
+  return wait;
+}
+
+nlohmann::json new_order_payload(const std::vector<Identifier>& ids, const std::optional<std::string>& replaces) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& id : ids) list.push_back({{"type", id.type}, {"value", id.value}});
+  nlohmann::json payload = {{"identifiers", list}};
+  if (replaces) payload["replaces"] = *replaces;
+  return payload;
+}
+
+Order new_order(Client& client, const std::vector<Identifier>& ids, const std::optional<std::string>& replaces) {
   const std::string& url = client.directory().new_order;
-  HttpResponse r = client.post(url, nlohmann::json{{"identifiers", list}}.dump());
+  HttpResponse r = client.post(url, new_order_payload(ids, replaces).dump());
   if (r.location().empty()) fail(ErrorKind::Remote, fmt::format("ACME server: POST {}: no order URL (Location)", url));
   return order_of(parse_object(r, "newOrder"), r.location());
 }
@@ -83,34 +108,33 @@ Authorization get_authorization(Client& client, const std::string& url, HttpResp
   return a;
 }
 
-// Polls until done(x) or the deadline: 50 ms first, doubling to 2 s, or what Retry-After says.
+// Polls until done(x) or the deadline, waiting poll_delay() between polls.
 template <typename T, typename Get, typename Done>
 T poll(Get get, Done done, std::chrono::steady_clock::time_point deadline, std::string_view what) {
-  std::chrono::milliseconds wait(50);
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
     HttpResponse raw;
     T x = get(&raw);
     if (done(x)) return x;
-    auto next = retry_after(raw, wait);
-    if (std::chrono::steady_clock::now() + next > deadline)
+    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto wait = poll_delay(attempt, retry_after(raw), remaining);
+    if (!wait)
       fail(ErrorKind::Remote, fmt::format("ACME server: {}: still not done at the timeout", what),
-           "the server is slow or stuck: try again later");
-    std::this_thread::sleep_for(next);
-    wait = std::min(wait * 2, std::chrono::milliseconds(2000));
+           "the server is slow or stuck: try again later, or give a longer --timeout");
+    std::this_thread::sleep_for(*wait);
   }
 }
 
-std::string authorize_http01(Client& client, const std::string& authz_url, const PrivateKey& account_key,
-                             const std::function<void(const std::string&, const std::string&)>& publish,
-                             std::chrono::steady_clock::time_point deadline) {
+void authorize(Client& client, const std::string& authz_url, const PrivateKey& account_key, ChallengeSolver& solver,
+               std::chrono::steady_clock::time_point deadline) {
   Authorization a = get_authorization(client, authz_url, nullptr);
-  if (a.status == "valid") return a.status;
+  if (a.status == "valid") return;
   if (a.status != "pending")
     fail(ErrorKind::Remote, fmt::format("ACME authorization for {} is {}", a.identifier.value, a.status));
-  auto it = std::find_if(a.challenges.begin(), a.challenges.end(), [](const Challenge& c) { return c.type == "http-01"; });
+  const std::string type = solver.type();
+  auto it = std::find_if(a.challenges.begin(), a.challenges.end(), [&](const Challenge& c) { return c.type == type; });
   if (it == a.challenges.end())
-    fail(ErrorKind::Remote, fmt::format("the ACME server offers no http-01 challenge for {}", a.identifier.value));
-  publish(it->token, key_authorization(it->token, account_key));
+    fail(ErrorKind::Remote, fmt::format("the ACME server offers no {} challenge for {}", type, a.identifier.value));
+  solver.present(a, *it, key_authorization(it->token, account_key));
   client.post(it->url, std::string("{}"));
   a = poll<Authorization>([&](HttpResponse* raw) { return get_authorization(client, authz_url, raw); },
                           [](const Authorization& x) { return x.status != "pending"; }, deadline,
@@ -120,9 +144,8 @@ std::string authorize_http01(Client& client, const std::string& authz_url, const
     for (const auto& c : a.challenges)
       if (c.error) why = fmt::format(": {} ({})", c.error->detail, c.error->short_type());
     fail(ErrorKind::Remote, fmt::format("the ACME server did not validate {} (authorization {}){}", a.identifier.value, a.status, why),
-         "is --http-port the port the server's validation requests reach (80 behind NAT)?");
+         solver.failure_hint());
   }
-  return a.status;
 }
 
 Order finalize_order(Client& client, const Order& order, BytesView csr_der, std::chrono::steady_clock::time_point deadline) {
@@ -145,11 +168,60 @@ Order finalize_order(Client& client, const Order& order, BytesView csr_der, std:
   return o;
 }
 
-std::string download_chain(Client& client, const std::string& url) {
-  HttpResponse r = client.post(url, std::nullopt);
-  if (r.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
-    fail(ErrorKind::Remote, fmt::format("ACME server: {}: no PEM certificate chain in the answer", url));
-  return r.body;
+std::vector<std::string> alternate_links(const HttpResponse& r) {
+  std::vector<std::string> out;
+  auto [from, to] = r.headers.equal_range("link");
+  for (auto it = from; it != to; ++it) {
+    std::string_view v = it->second;
+    // link-value *( "," link-value ), link-value = "<" URI ">" *( ";" param ); a URI has no '>'.
+    while (true) {
+      auto open = v.find('<');
+      if (open == std::string_view::npos) break;
+      auto close = v.find('>', open);
+      if (close == std::string_view::npos) break;
+      std::string url(v.substr(open + 1, close - open - 1));
+      v.remove_prefix(close + 1);
+      auto next = v.find('<');
+      std::string params(v.substr(0, next));
+      params.erase(std::remove_if(params.begin(), params.end(), [](char c) { return c == ' ' || c == '"' || c == '\t'; }),
+                   params.end());
+      std::transform(params.begin(), params.end(), params.begin(), [](unsigned char c) { return std::tolower(c); });
+      // rel="alternate" among the parameters (rel may list several relation types).
+      auto rel = params.find(";rel=");
+      if (rel != std::string::npos) {
+        std::string_view rels = std::string_view(params).substr(rel + 5);
+        rels = rels.substr(0, rels.find_first_of(";,"));
+        if (rels == "alternate") out.push_back(std::move(url));
+      }
+    }
+  }
+  return out;
+}
+
+bool chain_matches(std::string_view pem_chain, std::string_view name) {
+  Decoded d = decode_any(as_bytes(pem_chain), "ACME certificate chain", {}, false);
+  if (d.certificates.empty()) return false;
+  CertInfo top = inspect_certificate(d.certificates.back());
+  return top.issued_by == name || top.issued_to == name;
+}
+
+std::string download_chain(Client& client, const std::string& url, const std::string& preferred_chain) {
+  auto fetch = [&](const std::string& u, HttpResponse* raw) {
+    HttpResponse r = client.post(u, std::nullopt);
+    if (r.body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      fail(ErrorKind::Remote, fmt::format("ACME server: {}: no PEM certificate chain in the answer", u));
+    std::string body = r.body;
+    if (raw) *raw = std::move(r);
+    return body;
+  };
+  HttpResponse first;
+  std::string chain = fetch(url, &first);
+  if (preferred_chain.empty() || chain_matches(chain, preferred_chain)) return chain;
+  for (const auto& alt : alternate_links(first)) {
+    std::string other = fetch(alt, nullptr);
+    if (chain_matches(other, preferred_chain)) return other;
+  }
+  return chain;
 }
 
 }  // namespace applctl::acme

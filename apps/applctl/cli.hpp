@@ -122,6 +122,7 @@ void refuse_existing(const std::string& path, bool force);
 #define APPLCTL_VERB(fn) void fn(CLI::App& app, Runner& run)
 APPLCTL_VERB(setup_acme_account);
 APPLCTL_VERB(setup_acme_issue);
+APPLCTL_VERB(setup_acme_show);
 APPLCTL_VERB(setup_apply);
 APPLCTL_VERB(setup_export_config);
 APPLCTL_VERB(setup_completion);

@@ -1,4 +1,4 @@
-// applctl acme account | issue
+// applctl acme account | issue | show
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +17,11 @@ void setup_acme_account(CLI::App& app, Runner& run) {
   app.add_option("--ca-bundle", req->ca_bundle, "CA certificates (PEM) that verify a private ACME server's TLS")
       ->check(CLI::ExistingFile);
   app.add_flag("--accept-tos", req->accept_tos, "Agree to the server's terms of service (needed to create an account)");
+  auto* kid = app.add_option("--eab-kid", req->eab_kid, "External account binding: the key identifier the CA issued");
+  auto* env = app.add_option("--eab-hmac-env", req->eab_hmac_env,
+                             "External account binding: the environment variable holding the CA's HMAC key (base64url)");
+  kid->needs(env);
+  env->needs(kid);
   run = [req](Context& ctx) {
     acme::AccountResult r = acme_library(ctx).register_account(ctx.store_dir(), *req);
     if (r.bad_nonce_retries > 0) spdlog::info("acme account: {} badNonce retries", r.bad_nonce_retries);
@@ -44,6 +49,24 @@ void setup_acme_account(CLI::App& app, Runner& run) {
   };
 }
 
+void setup_acme_show(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    acme::AccountInfo r = acme::show_account(ctx.store_dir());
+    nlohmann::json doc = {{"server", r.server},
+                          {"email", r.email},
+                          {"status", r.status},
+                          {"kid", r.account_url},
+                          {"key_thumbprint", r.key_thumbprint},
+                          {"ca_bundle", r.ca_bundle.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.ca_bundle)}};
+    Block b;
+    b.add("server", r.server).add("email", r.email).add("status", r.status).add("kid", r.account_url).add(
+        "key thumbprint", r.key_thumbprint);
+    if (!r.ca_bundle.empty()) b.add("ca bundle", r.ca_bundle);
+    ctx.emit(doc, b.str());
+    return 0;
+  };
+}
+
 void setup_acme_issue(CLI::App& app, Runner& run) {
   auto req = std::make_shared<acme::IssueRequest>();
   app.add_option("--name", req->name, "Friendly name of the new certificate")->required();
@@ -51,9 +74,20 @@ void setup_acme_issue(CLI::App& app, Runner& run) {
       ->required()
       ->allow_extra_args(false);
   app.add_option("--key", req->key_spec, "Key: rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384")->default_str("ec:P-256");
-  app.add_option("--http-port", req->http_port, "Port of the http-01 responder (the server validates on port 80)")
-      ->default_val(80)
-      ->check(CLI::Range(1, 65535));
+  auto* port = app.add_option("--http-port", req->challenge.http_port,
+                              "http-01: port of a responder of its own (the server validates on port 80)")
+                   ->default_val(80)
+                   ->check(CLI::Range(1, 65535));
+  auto* webroot = app.add_option("--webroot", req->challenge.webroot,
+                                 "http-01: a web server's document root; writes .well-known/acme-challenge/TOKEN there")
+                      ->check(CLI::ExistingDirectory);
+  auto* hook = app.add_option("--dns-hook", req->challenge.dns_hook,
+                              "dns-01: a command (/bin/sh -c) that publishes and removes the TXT record");
+  app.add_option("--preferred-chain", req->preferred_chain,
+                 "Of the server's chains, the one whose topmost certificate is issued by (or is) this CN");
+  webroot->excludes(port);
+  hook->excludes(port);
+  hook->excludes(webroot);
   app.add_option("--timeout", req->timeout_seconds, "Overall limit in seconds for the order")
       ->default_val(90)
       ->check(CLI::Range(1, 3600));
@@ -69,6 +103,7 @@ void setup_acme_issue(CLI::App& app, Runner& run) {
                           {"server", r.server},
                           {"order_url", r.order_url},
                           {"chain_certificates", r.chain_certificates},
+                          {"origin", r.origin},
                           {"seconds", r.seconds}};
     Block b;
     b.add("issued", r.name)

@@ -75,18 +75,33 @@ const std::vector<Verb>& verbs() {
        "      --accept-tos\n"
        "  applctl acme account --server https://acme.corp.example/directory --email ops@example.com \\\n"
        "      --ca-bundle corp-root.pem --accept-tos\n"
+       "  EAB_HMAC=... applctl acme account --server https://acme.zerossl.com/v2/DV90 --email ops@example.com \\\n"
+       "      --eab-kid kid-1 --eab-hmac-env EAB_HMAC --accept-tos\n"
        "  applctl --json acme account --server \"$ACME\" --email ops@example.com | jq -r .kid\n",
        EXIT_COMMON "; 5 the server has terms of service and --accept-tos was not given, or it requires\n"
-       "  external account binding; 6 invalid --email or --server URL;\n"
+       "  external account binding and --eab-kid was not given;\n"
+       "  6 invalid --email or --server URL, an unset or invalid --eab-hmac-env variable;\n"
        "  7 the server cannot be reached, its TLS certificate does not verify, or it refused (its problem shown)\n"},
-      {"acme", "issue", "Order a certificate from the ACME account's server: http-01 on a port of its own, key in the store",
+      {"acme", "issue", "Order a certificate from the ACME account's server (http-01 or dns-01), key in the store",
        StoreUse::Write, setup_acme_issue,
        "  applctl acme issue --name web --domain www.example.com --domain example.com\n"
        "  applctl acme issue --name lab --domain lab.example.com --domain 192.0.2.10 --http-port 8080 --key ec:P-384\n"
+       "  applctl acme issue --name site --domain www.example.com --webroot /var/www/html\n"
+       "  applctl acme issue --name wild --domain example.com --domain '*.example.com' \\\n"
+       "      --dns-hook '/usr/local/bin/dns-txt \"$APPLCTL_ACME_ACTION\" \"$APPLCTL_ACME_RECORD_NAME\" \"$APPLCTL_ACME_RECORD_VALUE\"'\n"
        "  applctl --json acme issue --name web --domain www.example.com | jq -r .not_after\n",
-       EXIT_COMMON "; 4 the store has no ACME account (applctl acme account);\n"
-       "  5 a certificate of that name exists, or the --http-port cannot be had; 6 invalid name, address or --key;\n"
-       "  7 the server cannot be reached, refused, or did not validate a name (the challenge's error shown)\n"},
+       EXIT_COMMON " (1 also: the --dns-hook failed; its exit status shown);\n"
+       "  4 the store has no ACME account (applctl acme account);\n"
+       "  5 a certificate of that name exists, or the --http-port cannot be had;\n"
+       "  6 invalid name, address or --key, a wildcard without --dns-hook, an IP address with --dns-hook;\n"
+       "  7 the server cannot be reached, refused, rate-limited (when to retry in the hint), did not validate a name\n"
+       "  (the challenge's error shown), or took longer than --timeout\n"},
+
+      {"acme", "show", "The store's ACME account: server, email, status, kid, key thumbprint (no network)",
+       StoreUse::Read, setup_acme_show,
+       "  applctl acme show\n"
+       "  applctl --json acme show | jq -r .kid\n",
+       EXIT_COMMON "; 4 the store has no ACME account (applctl acme account)\n"},
 
       {"cert", "bundle", "Zip for the vendor or support: chain as .p7b, each certificate as .cer, status text; no key",
        StoreUse::Read, setup_cert_bundle, "  applctl cert bundle web -o web-support.zip\n",

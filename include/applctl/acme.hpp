@@ -5,7 +5,9 @@
 // Built as its own static library (applctl_acme), so libcurl stays out of libapplctl.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -41,6 +43,12 @@ struct JwsHeader {
 // The flattened JSON serialization {"protected","payload","signature"}; payload empty for
 // POST-as-GET. The signature is ES256: raw r||s, 32 bytes each.
 nlohmann::json sign_jws(const PrivateKey& key, const JwsHeader& header, std::string_view payload);
+
+// RFC 8555 section 7.3.4: the externalAccountBinding of a newAccount request, a JWS over the
+// account's public JWK with alg HS256, kid = the CA's key identifier, url = the newAccount URL,
+// MAC'd with hmac_key (the CA's key, already base64url-decoded).
+nlohmann::json external_account_binding(std::string_view eab_kid, BytesView hmac_key, const std::string& url,
+                                        const nlohmann::json& account_jwk);
 
 struct Directory {
   std::string new_nonce, new_account, new_order, revoke_cert, key_change;
@@ -78,6 +86,14 @@ struct HttpResponse {
   std::string location() const { return header("location"); }
 };
 
+// Retry-After (RFC 9110 section 10.2.3), delay-seconds or an HTTP-date (IMF-fixdate), as a wait
+// from now (0 for a date in the past); std::nullopt when absent or not one of those.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::time_t now);
+std::optional<std::chrono::seconds> retry_after(const HttpResponse& r);  // now: the clock's
+// The error of a problem response: problem_error(), and for rateLimited or 503 with a
+// Retry-After the time to try again in the hint ("... try again after 2027-01-31T12:00:00Z").
+Error response_error(std::string_view what, const HttpResponse& r, std::time_t now);
+
 // One ACME server, one account key: the directory (fetched once), a nonce pool of one, and
 // signed POSTs that are sent again on badNonce with the nonce that came with the error, up to
 // kBadNonceRetries times (a server that rejects 5% of good nonces, as pebble does by default,
@@ -98,8 +114,13 @@ class Client {
   // std::nullopt for POST-as-GET. Problem responses throw problem_error(), or with raw are
   // returned (after the badNonce retry) for the caller to read.
   HttpResponse post(const std::string& url, const std::optional<std::string>& payload, bool raw = false);
+  // An unsigned GET (renewalInfo); any HTTP status is returned.
+  HttpResponse get(const std::string& url);
   // How many badNonce retries this client made (logged with -v; tests read it).
   int bad_nonce_retries() const { return bad_nonce_retries_; }
+  // The overall deadline: a 503 or rateLimited answer whose Retry-After ends before it is sent
+  // again after that wait (kBusyRetries times at most); one that does not is an error at once.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
 
  private:
   struct Impl;
@@ -111,7 +132,9 @@ class Client {
   std::string nonce_;
   std::string kid_;
   int bad_nonce_retries_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
+inline constexpr int kBusyRetries = 3;
 
 struct Account {
   std::string url;     // the kid
@@ -120,9 +143,13 @@ struct Account {
   bool created = false;  // 201 from newAccount
 };
 // newAccount. only_existing: onlyReturnExisting (NotFound when the server has no account for
-// the key). Sets the client's account URL.
+// the key). eab: an external_account_binding() for the request. Sets the client's account URL.
 Account new_account(Client& client, const std::vector<std::string>& contact, bool terms_agreed,
-                    bool only_existing);
+                    bool only_existing, const std::optional<nlohmann::json>& eab = std::nullopt);
+
+// The MAC key of external account binding: the base64url value of environment variable var.
+// BadInput when unset or not base64url; the key is never in a message.
+Bytes eab_hmac_key_from_env(const std::string& var);
 
 // `applctl acme account`.
 struct AccountRequest {
@@ -130,6 +157,9 @@ struct AccountRequest {
   std::string email;
   std::string ca_bundle;
   bool accept_tos = false;
+  std::string eab_kid;       // external account binding: the CA's key identifier,
+  std::string eab_hmac_env;  // and the environment variable with its base64url MAC key
+  int timeout_seconds = 60;  // waits for a busy server's Retry-After end by then
 };
 struct AccountResult {
   std::string server, email, account_url, status;
@@ -144,11 +174,21 @@ struct AccountResult {
 // transaction. Refused when the server has terms of service and accept_tos is false.
 AccountResult register_account(const std::filesystem::path& store_dir, const AccountRequest& req);
 
+// `applctl acme show`: the store's account as `acme account` last saw it (status as of then), read
+// from the store alone (no network). NotFound when the store has none.
+struct AccountInfo {
+  std::string server, email, status, account_url;
+  std::string key_thumbprint;  // RFC 7638 thumbprint of the account key (public)
+  std::string ca_bundle;       // "" when the system's roots verify the server
+};
+AccountInfo show_account(const std::filesystem::path& store_dir);
+
 // Settings keys of the account in the store.
 inline constexpr const char* kAccountKeySetting = "acme.account_key_id";
 inline constexpr const char* kAccountUrlSetting = "acme.account_url";
 inline constexpr const char* kServerSetting = "acme.server";
 inline constexpr const char* kEmailSetting = "acme.email";
 inline constexpr const char* kCaBundleSetting = "acme.ca_bundle";  // absolute path, when given
+inline constexpr const char* kStatusSetting = "acme.status";        // as the server last said
 
 }  // namespace applctl::acme

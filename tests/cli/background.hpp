@@ -50,6 +50,7 @@ class Background {
     kill_group();
   }
 
+  pid_t pid() const { return pid_; }  // 0 once it has been reaped
   std::string out() const { return slurp(dir_ / "out"); }
   std::string err() const { return slurp(dir_ / "err"); }
   bool running() {

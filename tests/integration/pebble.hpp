@@ -66,9 +66,11 @@ class PebblePki {
 
 class PebbleServer {
  public:
-  // extra_env: more environment for pebble ("PEBBLE_WFE_NONCEREJECT=0", ...).
-  explicit PebbleServer(bool mock_dns = false, std::vector<std::string> extra_env = {})
-      : extra_env_(std::move(extra_env)) {
+  // extra_env: more environment for pebble ("PEBBLE_WFE_NONCEREJECT=0", ...); extra_config: more
+  // members of its config's "pebble" object ({"externalAccountBindingRequired": true, ...}).
+  explicit PebbleServer(bool mock_dns = false, std::vector<std::string> extra_env = {},
+                        nlohmann::json extra_config = nlohmann::json::object())
+      : extra_env_(std::move(extra_env)), extra_config_(std::move(extra_config)) {
     INFO("pebble: install pebble (scripts/setup)");
     REQUIRE(::access(kPebble, X_OK) == 0);
     if (mock_dns) start_dns();
@@ -83,9 +85,14 @@ class PebbleServer {
   int port() const { return acme_port_; }
   int management_port() const { return mgmt_port_; }
   int http01_port() const { return http01_port_; }
+  // pebble-challtestsrv's management API (mock_dns only): POST /set-txt {"host","value"},
+  // /clear-txt {"host"} make pebble's DNS answer TXT queries for dns-01.
+  int challtestsrv_management_port() const { return dns_mgmt_port_; }
   std::string directory_url() const { return "https://127.0.0.1:" + std::to_string(acme_port_) + "/dir"; }
   std::string ca_bundle() const { return PebblePki::get() / "tls-ca.crt"; }
   std::string log() const { return clitest::slurp(dir_ / "pebble.log"); }
+  // pebble's process group (its own), for a test that stops it behind the harness's back.
+  pid_t process_group() const { return proc_ ? proc_->pid() : 0; }
   void stop() {
     if (proc_) proc_->stop(SIGTERM, 3s);
     proc_.reset();
@@ -93,9 +100,11 @@ class PebbleServer {
     dns_.reset();
   }
   // pebble's root of the certificates it issues (new at every start), from its management port.
-  std::string root_pem() const {
+  // With PEBBLE_ALTERNATE_ROOTS=N, roots 1..N are those of the alternate chains.
+  std::string root_pem(int index = 0) const {
     clitest::Result r = clitest::run_process({"curl", "-sf", "--max-time", "5", "--cacert", ca_bundle(),
-                                              "https://127.0.0.1:" + std::to_string(mgmt_port_) + "/roots/0"});
+                                              "https://127.0.0.1:" + std::to_string(mgmt_port_) + "/roots/" +
+                                                  std::to_string(index)});
     REQUIRE(r.code == 0);
     return r.out;
   }
@@ -112,6 +121,7 @@ class PebbleServer {
     for (int attempt = 0; attempt < 3 && !dns_; ++attempt) {
       dns_port_ = clitest::free_port();
       const int mgmt = clitest::free_port();
+      dns_mgmt_port_ = mgmt;
       auto proc = std::make_unique<Background>(
           std::vector<std::string>{"timeout", "-s", "KILL", "900", kChallTestSrv, "-defaultIPv4", "127.0.0.1",
                                    "-defaultIPv6", "", "-dns01", "127.0.0.1:" + std::to_string(dns_port_), "-http01",
@@ -146,6 +156,7 @@ class PebbleServer {
                           {"ocspResponderURL", ""},
                           {"externalAccountBindingRequired", false},
                           {"certificateValidityPeriod", 7776000}}}};
+    for (const auto& [k, v] : extra_config_.items()) c["pebble"][k] = v;
     clitest::spit(dir_ / "pebble-config.json", c.dump(2));
     std::vector<std::string> argv{"env", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_AUTHZREUSE=0"};
     argv.insert(argv.end(), extra_env_.begin(), extra_env_.end());
@@ -172,8 +183,9 @@ class PebbleServer {
   }
 
   std::vector<std::string> extra_env_;
+  nlohmann::json extra_config_;
   TempDir dir_;
-  int acme_port_ = 0, mgmt_port_ = 0, http01_port_ = 0, tlsalpn_port_ = 0, dns_port_ = 0;
+  int acme_port_ = 0, mgmt_port_ = 0, http01_port_ = 0, tlsalpn_port_ = 0, dns_port_ = 0, dns_mgmt_port_ = 0;
   std::unique_ptr<Background> dns_;
   std::unique_ptr<Background> proc_;
 };

@@ -2,7 +2,8 @@
 // registered, found again with the same URL, its key kept in the store and never shown; many
 // registrations with pebble's default 5% badNonce rejection on (the retry must carry them); and
 // the failures: terms of service not accepted, a server that is down, a TLS certificate that does
-// not verify, a URL that is no ACME directory, an unusable email address.
+// not verify, a URL that is no ACME directory, an unusable email address, a rate limit. External
+// account binding against a pebble that requires it; acme show. (acme issue: test_acme_issue.cpp.)
 #include <regex>
 
 #include "integration/pebble.hpp"
@@ -195,77 +196,155 @@ TEST_CASE("acme account: a server that is down, a TLS certificate that does not 
   }
 }
 
-TEST_CASE("acme issue: http-01 for a DNS name and an IP address, the chain verifies against pebble's root",
+TEST_CASE("acme account with external account binding: pebble requires it and the key stays out of argv and output",
           "[integration][acme]") {
-  PebbleServer server(true);
+  const std::string mac = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+  PebbleServer server(false, {},
+                      {{"externalAccountBindingRequired", true}, {"externalAccountMACKeys", {{"kid-1", mac}}}});
   Appliance a;
-  a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
-          server.ca_bundle(), "--accept-tos"});
-  const std::string port = std::to_string(server.http01_port());
+  std::vector<std::string> base{"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org",
+                                "--ca-bundle", server.ca_bundle(), "--accept-tos"};
 
-  nlohmann::json r = a.json({"acme", "issue", "--name", "web", "--domain", "test.example", "--domain", "127.0.0.1",
-                             "--http-port", port});
-  CHECK(r["friendly_name"] == "web");
-  CHECK(r["identifiers"] == nlohmann::json({"dns:test.example", "ip:127.0.0.1"}));
-  CHECK(r["chain_certificates"] == 2);
-  CHECK(r["seconds"].get<double>() < 10);
+  // Without EAB: refused before any account is made, with the flags in the hint.
+  Result none = a.run(base);
+  INFO(none.out << none.err);
+  CHECK(none.code == 5);
+  CHECK(none.err.find("--eab-kid") != std::string::npos);
+  CHECK_FALSE(fs::exists(a.db()));
 
-  // The openssl CLI is the oracle: the exported chain verifies against the root pebble made at
-  // its start, for both names, and the key in the store is the certificate's.
-  clitest::spit(a.dir / "root.pem", server.root_pem());
-  Result exp = a.run({"cert", "export", "web", "--format", "pem", "--with-chain", "-o", (a.dir / "chain.pem").string()});
-  INFO(exp.out << exp.err);
-  REQUIRE(exp.code == 0);
-  const std::string root = (a.dir / "root.pem").string(), chain = (a.dir / "chain.pem").string();
-  Result v = clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, chain});
-  INFO(v.out << v.err);
-  CHECK(v.code == 0);
-  CHECK(clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, "-verify_hostname", "test.example", chain}).code == 0);
-  CHECK(clitest::openssl({"verify", "-CAfile", root, "-untrusted", chain, "-verify_ip", "127.0.0.1", chain}).code == 0);
-  Result fp = clitest::openssl({"x509", "-in", chain, "-noout", "-fingerprint", "-sha256"});
-  std::string hex = clitest::lower(fp.out);
-  hex.erase(std::remove_if(hex.begin(), hex.end(), [](char c) { return !std::isxdigit(static_cast<unsigned char>(c)); }),
-            hex.end());
-  CHECK(hex.find(r["fingerprint_sha256"].get<std::string>()) != std::string::npos);
+  auto with_eab = [&](const std::string& kid, const std::string& value) {
+    std::vector<std::string> args = base;
+    args.insert(args.begin(), "-vv");
+    args.insert(args.end(), {"--eab-kid", kid, "--eab-hmac-env", "TEST_EAB_KEY"});
+    a.env["TEST_EAB_KEY"] = value;
+    Result r = a.run(args);
+    a.env.erase("TEST_EAB_KEY");
+    return r;
+  };
 
-  nlohmann::json list = a.json({"cert", "list"});
-  bool found = false;
-  for (const auto& c : list)
-    if (c["friendly_name"] == "web") {
-      found = true;
-      CHECK(c["private_key"] == true);
-    }
-  CHECK(found);
-
-  SECTION("the name exists: refused before any order") {
-    Result again = a.run({"acme", "issue", "--name", "web", "--domain", "test.example", "--http-port", port});
-    CHECK(again.code == 5);
+  SECTION("the right kid and key: an account") {
+    Result ok = with_eab("kid-1", mac);
+    INFO(ok.out << ok.err);
+    REQUIRE(ok.code == 0);
+    CHECK(ok.out.find("registered") != std::string::npos);
+    CHECK(ok.out.find(mac) == std::string::npos);
+    CHECK(ok.err.find(mac) == std::string::npos);
+    nlohmann::json show = a.json({"acme", "show"});
+    CHECK(show["status"] == "valid");
+    CHECK(show["server"] == server.directory_url());
+    // Found again by its key, without EAB.
+    CHECK(a.json(base)["created"] == false);
   }
-  SECTION("nothing answers pebble's validation: exit 7 with the challenge's error, nothing stored") {
-    const std::string before = a.dump();
-    Result bad = a.run({"acme", "issue", "--name", "other", "--domain", "other.example", "--http-port",
-                        std::to_string(clitest::free_port()), "--timeout", "30"});
+  SECTION("a key the server does not know: exit 7, nothing stored, the key not shown") {
+    const std::string wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    Result bad = with_eab("kid-1", wrong);
     INFO(bad.out << bad.err);
     CHECK(bad.code == 7);
-    CHECK(bad.err.find("other.example") != std::string::npos);
-    CHECK(a.dump() == before);
+    CHECK(bad.err.find(wrong) == std::string::npos);
+    CHECK_FALSE(fs::exists(a.db()));
   }
-  SECTION("lego, the reference client, gets the same kind of certificate from the same pebble") {
-    Result lego = clitest::run_process(
-        {"lego", "--server", server.directory_url(), "--accept-tos", "--email", "test@example.org", "--path",
-         (a.dir / "lego").string(), "--http", "--http.port", "127.0.0.1:" + port, "-d", "test.example", "run"},
-        {{"LEGO_CA_CERTIFICATES", server.ca_bundle()}});
-    INFO(lego.out << lego.err);
-    REQUIRE(lego.code == 0);
-    const std::string theirs = (a.dir / "lego/certificates/test.example.crt").string();
-    CHECK(clitest::openssl({"verify", "-CAfile", root, "-untrusted", theirs, theirs}).code == 0);
-    auto issuer = [](const std::string& f) { return clitest::openssl({"x509", "-in", f, "-noout", "-issuer"}).out; };
-    CHECK(issuer(theirs) == issuer(chain));
+  SECTION("--eab-kid without --eab-hmac-env is a usage error") {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--eab-kid", "kid-1"});
+    CHECK(a.run(args).code == 2);
   }
-  SECTION("a store without an account: exit 4") {
-    Appliance b;
-    Result none = b.run({"acme", "issue", "--name", "web", "--domain", "test.example", "--http-port", port});
-    CHECK(none.code == 4);
-    CHECK_FALSE(fs::exists(b.db()));
+}
+
+TEST_CASE("acme show: the stored account without a request to the server and exit 4 without one", "[integration][acme]") {
+  Appliance a;
+  Result none = a.run({"acme", "show"});
+  CHECK(none.code == 4);
+  CHECK(none.err.find("acme account") != std::string::npos);
+  nlohmann::json reg = a.json(pebble_args());
+  nlohmann::json show = a.json({"acme", "show"});
+  CHECK(show["server"] == pebble().directory_url());
+  CHECK(show["email"] == "ops@example.org");
+  CHECK(show["status"] == "valid");
+  CHECK(show["kid"] == reg["kid"]);
+  CHECK(show["key_thumbprint"] == reg["key_thumbprint"]);
+  CHECK(show["ca_bundle"] == pebble().ca_bundle());
+  Result human = a.run({"acme", "show"});
+  CHECK(human.code == 0);
+  CHECK(human.out.find(reg["kid"].get<std::string>()) != std::string::npos);
+  CHECK(human.out.find("PRIVATE") == std::string::npos);
+  // No network: the same answer with the server unreachable (its URL changed in the store).
+  REQUIRE(clitest::run_process({"sqlite3", a.db().string(),
+                                "UPDATE settings SET value = 'https://127.0.0.1:1/dir' WHERE key = 'acme.server'"}).code == 0);
+  CHECK(a.json({"acme", "show"})["server"] == "https://127.0.0.1:1/dir");
+}
+
+// A stand-in ACME server (plain HTTP) whose newAccount answers, in turn, the statuses given
+// (429 rateLimited or 503, each with its Retry-After), then 201 with an account.
+class StandIn {
+ public:
+  explicit StandIn(const std::string& answers) : port_(clitest::free_port()) {
+    const std::string script = R"PY(
+import http.server, json, sys
+port = int(sys.argv[1])
+answers = [a.split(":") for a in sys.argv[2].split(",") if a]
+base = "http://127.0.0.1:%d" % port
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def send(self, code, body, ctype, extra={}):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Replay-Nonce", "nonce%d" % code)
+        for k, v in extra.items(): self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.send(200, {"newNonce": base + "/nonce", "newAccount": base + "/acct", "newOrder": base + "/order"},
+                  "application/json")
+    def do_HEAD(self):
+        self.send_response(200); self.send_header("Replay-Nonce", "n0"); self.end_headers()
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if answers:
+            code, wait = answers.pop(0)
+            kind = "rateLimited" if code == "429" else "serverInternal"
+            self.send(int(code), {"type": "urn:ietf:params:acme:error:" + kind, "detail": "too many registrations"},
+                      "application/problem+json", {"Retry-After": wait})
+        else:
+            self.send(201, {"status": "valid", "contact": ["mailto:ops@example.org"]}, "application/json",
+                      {"Location": base + "/acct/1"})
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+)PY";
+    proc_ = std::make_unique<clitest::Background>(
+        std::vector<std::string>{"/usr/bin/python3", "-c", script, std::to_string(port_), answers});
+    for (int i = 0; i < 100; ++i) {
+      if (clitest::run_process({"curl", "-sf", "--max-time", "1", url(), "-o", "/dev/null"}).code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/dir"; }
+
+ private:
+  int port_;
+  std::unique_ptr<clitest::Background> proc_;
+};
+
+TEST_CASE("acme account against a rate-limited server: exit 7 with when to try again", "[integration][acme]") {
+  // As Let's Encrypt answers an address that registers too often: an hour's wait.
+  StandIn server("429:3600");
+  Appliance a;
+  Result r = a.run({"acme", "account", "--server", server.url(), "--email", "ops@example.org", "--accept-tos"});
+  INFO(r.out << r.err);
+  CHECK(r.code == 7);
+  CHECK(r.err.find("too many registrations (rateLimited)") != std::string::npos);
+  CHECK(r.err.find("try again after 20") != std::string::npos);  // an RFC 3339 time
+  CHECK_FALSE(fs::exists(a.db()));
+}
+
+TEST_CASE("acme account: a busy server is asked again after its short Retry-After", "[integration][acme]") {
+  StandIn server("503:1,429:1");
+  Appliance a;
+  const auto t0 = std::chrono::steady_clock::now();
+  nlohmann::json j = a.json({"acme", "account", "--server", server.url(), "--email", "ops@example.org", "--accept-tos"});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(j["created"] == true);
+  CHECK(j["kid"].get<std::string>().find("/acct/1") != std::string::npos);
+  CHECK(took >= std::chrono::seconds(2));  // both waits were kept
+  CHECK(took < std::chrono::seconds(10));
 }

@@ -33,20 +33,6 @@ TEST_CASE("acme: key authorization: token, a dot, the account key's thumbprint",
         "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA." + acme::jwk_thumbprint(acme::public_jwk(key)));
 }
 
-TEST_CASE("acme: Retry-After: seconds are honoured, anything else falls back", "[acme]") {
-  using std::chrono::milliseconds;
-  acme::HttpResponse r;
-  CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(50));
-  r.headers.emplace("retry-after", "3");
-  CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(3000));
-  r.headers.clear();
-  r.headers.emplace("retry-after", "Fri, 31 Dec 1999 23:59:59 GMT");
-  CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(50));
-  r.headers.clear();
-  r.headers.emplace("retry-after", "-1");
-  CHECK(acme::retry_after(r, milliseconds(50)) == milliseconds(50));
-}
-
 TEST_CASE("acme: the http-01 responder serves key authorizations, 404 otherwise, to parallel requests", "[acme]") {
   const int port = free_port();
   acme::Http01Responder responder(port);
@@ -62,4 +48,31 @@ TEST_CASE("acme: the http-01 responder serves key authorizations, 404 otherwise,
   CHECK(dir.sh("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) + "/") == "404");
   // The port is taken now: a second responder is refused.
   CHECK(kind_of([&] { acme::Http01Responder again(port); }) == ErrorKind::Refused);
+}
+
+TEST_CASE("acme: alternate chains are the Link headers with rel alternate", "[acme]") {
+  acme::HttpResponse r;
+  r.headers.emplace("link", "<https://acme/directory>;rel=\"index\"");
+  r.headers.emplace("link", "<https://acme/cert/1/1>;rel=\"alternate\"");
+  r.headers.emplace("link", "<https://acme/cert/1/2>; rel=alternate, <https://acme/up>;rel=\"up\"");
+  r.headers.emplace("link", "<https://acme/cert/1/3>;title=\"x\";REL=\"Alternate\"");
+  CHECK(acme::alternate_links(r) == std::vector<std::string>{"https://acme/cert/1/1", "https://acme/cert/1/2", "https://acme/cert/1/3"});
+  CHECK(acme::alternate_links(acme::HttpResponse{}).empty());
+}
+
+TEST_CASE("acme: a chain matches a name by its topmost certificate's issuer or subject CN", "[acme]") {
+  TempDir dir;
+  dir.sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -days 30 "
+         "-subj '/CN=Test Root X1' 2>/dev/null");
+  dir.sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout int.key -out int.csr -subj '/CN=Test Int' 2>/dev/null");
+  dir.sh("printf 'basicConstraints=critical,CA:TRUE\\n' > ca.ext && openssl x509 -req -in int.csr -CA root.pem -CAkey root.key "
+         "-set_serial 2 -days 20 -extfile ca.ext -out int.pem 2>/dev/null");
+  dir.sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr -subj /CN=leaf 2>/dev/null");
+  dir.sh("openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -set_serial 3 -days 10 -out leaf.pem 2>/dev/null");
+  const std::string chain = unit_pki::read_text(dir / "leaf.pem") + unit_pki::read_text(dir / "int.pem");
+  CHECK(acme::chain_matches(chain, "Test Root X1"));  // the intermediate's issuer
+  CHECK(acme::chain_matches(chain, "Test Int"));      // the intermediate itself
+  CHECK_FALSE(acme::chain_matches(chain, "Test Root"));
+  CHECK_FALSE(acme::chain_matches(chain, "leaf"));
+  CHECK(acme::chain_matches(chain + unit_pki::read_text(dir / "root.pem"), "Test Root X1"));
 }
