@@ -1,6 +1,6 @@
 // Obtaining a certificate from the store's ACME account (obtain_certificate: read-only on the
-// store, what renewal reuses), and `applctl acme issue`, which imports it with its new key in one
-// transaction once the server has issued it.
+// store), `applctl acme issue`, which imports it with its new key in one transaction once the
+// server has issued it, and the AcmeRenewer through which `cert renew` orders it again.
 #include <fmt/format.h>
 
 #include "applctl/acme.hpp"
@@ -120,7 +120,7 @@ IssueResult issue_certificate(const std::filesystem::path& store_dir, const Issu
   std::vector<std::pair<std::string, Decoded>> inputs;
   inputs.emplace_back("ACME certificate " + got.certificate_url, std::move(decoded));
   Store store = Store::open(store_dir, Store::Mode::ReadWrite);
-  ImportResult imported = import_decoded(store, std::move(inputs), req.name, "acme", "acme issue");
+  ImportResult imported = import_decoded(store, std::move(inputs), req.name, "acme", "acme issue", res.origin.dump());
   for (const auto& c : imported.certificates)
     if (c.summary.row.friendly_name == req.name) {
       res.fingerprint_sha256 = c.summary.row.fingerprint_sha256;
@@ -129,6 +129,71 @@ IssueResult issue_certificate(const std::filesystem::path& store_dir, const Issu
     }
   res.seconds = got.seconds;
   return res;
+}
+
+namespace {
+
+// Identifiers as stored in the origin ("dns:www.example.com", "ip:192.0.2.10") back to the
+// --domain values obtain_certificate takes.
+std::vector<std::string> domains_of(const AcmeOrigin& origin) {
+  std::vector<std::string> out;
+  for (const auto& id : origin.identifiers) {
+    auto colon = id.find(':');
+    std::string_view type = colon == std::string::npos ? std::string_view() : std::string_view(id).substr(0, colon);
+    out.push_back(type == "dns" || type == "ip" ? id.substr(colon + 1) : id);
+  }
+  return out;
+}
+
+// The account is read on first use, so that a store without one fails its ACME certificates
+// only (each with the error), not the renewal of the others.
+class StoreRenewer final : public AcmeRenewer {
+ public:
+  explicit StoreRenewer(std::filesystem::path store_dir) : store_dir_(std::move(store_dir)) {}
+
+  std::optional<applctl::RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow&,
+                                                         BytesView der) override {
+    if (origin.server != account().server) return std::nullopt;  // reorder says why it cannot renew
+    if (!client_) {
+      client_.emplace(account_->server, account_->key, HttpOptions{account_->ca_bundle});
+      client_->set_account_url(account_->url);
+    }
+    auto w = renewal_info(*client_, der);
+    if (!w) return std::nullopt;
+    return applctl::RenewalWindow{w->start, w->end};
+  }
+
+  Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old, BytesView old_der) override {
+    if (origin.server != account().server)
+      fail(ErrorKind::Refused,
+           fmt::format("'{}' was issued by {}, but the store's ACME account is on {}", old.friendly_name,
+                       origin.server, account_->server),
+           "register an account there (applctl acme account --server URL), or issue it anew with applctl acme issue");
+    if (origin.identifiers.empty())
+      fail(ErrorKind::Failed, fmt::format("'{}': the store does not say which names it was ordered for", old.friendly_name));
+    ObtainRequest req(key);
+    req.domains = domains_of(origin);
+    req.challenge = ChallengeSettings::from_origin(origin.challenge);
+    req.preferred_chain = origin.preferred_chain;
+    req.replaces = ari_cert_id(old_der);
+    return obtain_certificate(store_dir_, req).chain;
+  }
+
+ private:
+  const StoredAccount& account() {
+    if (!account_) account_ = stored_account(Store::open(store_dir_, Store::Mode::ReadOnly));
+    return *account_;
+  }
+
+  std::filesystem::path store_dir_;
+  std::optional<StoredAccount> account_;
+  std::optional<Client> client_;
+};
+
+}  // namespace
+
+std::unique_ptr<applctl::AcmeRenewer> make_renewer(const std::filesystem::path& store_dir) {
+  return std::make_unique<StoreRenewer>(store_dir);
 }
 
 }  // namespace applctl::acme

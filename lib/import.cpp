@@ -67,7 +67,7 @@ ImportResult import_files(Store& store, const ImportRequest& request) {
 
 ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Decoded>> inputs,
                             const std::optional<std::string>& name_given, std::string_view source,
-                            std::string_view command) {
+                            std::string_view command, std::string_view acme_origin) {
   if (name_given) checked_friendly_name(*name_given);
   // 1. Check every input before touching the store.
   std::vector<Incoming> certs;
@@ -159,6 +159,7 @@ ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Dec
       out.replaced_name = name;
       if (renews && renews->id == replaced->id) store.record_renewal_attempt(id, now(), "");
     }
+    if (!acme_origin.empty() && c.info.role == Role::Leaf) store.set_renewal_origin(id, "acme", acme_origin);
     if (fulfils) {
       store.remove_request(fulfils->id);
       out.fulfilled_request = fulfils->friendly_name;

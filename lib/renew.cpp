@@ -97,7 +97,7 @@ RenewPlan make_plan(const Store& store, const RenewRequest& request, AcmeRenewer
       if (request.window) window = request.window(row);
       if (!window && acme && method == RenewMethod::Acme) {
         try {
-          window = acme->suggested_window(origin_of(store, c.id), row);
+          window = acme->suggested_window(origin_of(store, c.id), row, store.cert_der(c.id));
         } catch (const Error&) {
           // no window: the default rule decides
         }
@@ -189,7 +189,7 @@ Renewed renew_one(Store& store, const RenewPlanEntry& e, const RenewRequest& req
       return r;
     }
     case RenewMethod::Acme: {
-      Decoded d = acme->reorder(origin_of(store, e.row.id), k.key, e.row);  // no lock held
+      Decoded d = acme->reorder(origin_of(store, e.row.id), k.key, e.row, old_der);  // no lock held
       if (d.certificates.empty())
         fail(ErrorKind::Remote, fmt::format("the ACME server sent no certificate for '{}'", e.row.friendly_name));
       auto tx = store.write("cert renew");

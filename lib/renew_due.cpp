@@ -88,11 +88,16 @@ AcmeOrigin AcmeOrigin::from_json(const nlohmann::json& j) {
     for (const auto& id : *it)
       if (id.is_string()) o.identifiers.push_back(id.get<std::string>());
   if (auto it = j.find("challenge"); it != j.end()) o.challenge = *it;
+  o.preferred_chain = j.value("preferred_chain", "");
   return o;
 }
 
 nlohmann::json AcmeOrigin::to_json() const {
-  return {{"server", server}, {"identifiers", identifiers}, {"challenge", challenge.is_null() ? nlohmann::json::object() : challenge}};
+  nlohmann::json j = {{"server", server},
+                      {"identifiers", identifiers},
+                      {"challenge", challenge.is_null() ? nlohmann::json::object() : challenge}};
+  if (!preferred_chain.empty()) j["preferred_chain"] = preferred_chain;
+  return j;
 }
 
 int RenewResult::exit_code() const {

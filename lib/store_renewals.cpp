@@ -64,6 +64,12 @@ void Store::set_renewal_origin(std::int64_t cert_id, std::string_view method, st
       .run();
 }
 
+bool Store::has_renewal_method(std::string_view method) const {
+  auto q = db().prepare("SELECT 1 FROM renewals WHERE method = ? LIMIT 1");
+  q.bind(1, method);
+  return q.step();
+}
+
 void Store::move_renewal_state(std::int64_t from_cert, std::int64_t to_cert) {
   db().prepare("DELETE FROM renewals WHERE certificate_id = ?").bind(1, to_cert).run();
   db().prepare("UPDATE renewals SET certificate_id = ? WHERE certificate_id = ?").bind(1, to_cert).bind(2, from_cert).run();

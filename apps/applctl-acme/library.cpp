@@ -5,7 +5,8 @@
 namespace applctl::cli {
 
 const AcmeLibrary& acme_library(Context&) {
-  static const AcmeLibrary library{acme::register_account, acme::issue_certificate};
+  static const AcmeLibrary library{acme::register_account, acme::issue_certificate, acme::show_account,
+                                   acme::make_renewer};
   return library;
 }
 

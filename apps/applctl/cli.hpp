@@ -96,6 +96,8 @@ int run(int argc, char** argv);
 struct AcmeLibrary {
   acme::AccountResult (*register_account)(const std::filesystem::path& store_dir, const acme::AccountRequest& req);
   acme::IssueResult (*issue_certificate)(const std::filesystem::path& store_dir, const acme::IssueRequest& req);
+  acme::AccountInfo (*show_account)(const std::filesystem::path& store_dir);
+  std::unique_ptr<AcmeRenewer> (*make_renewer)(const std::filesystem::path& store_dir);  // cert renew
 };
 const AcmeLibrary& acme_library(Context& ctx);
 

@@ -51,7 +51,7 @@ void setup_acme_account(CLI::App& app, Runner& run) {
 
 void setup_acme_show(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
-    acme::AccountInfo r = acme::show_account(ctx.store_dir());
+    acme::AccountInfo r = acme_library(ctx).show_account(ctx.store_dir());
     nlohmann::json doc = {{"server", r.server},
                           {"email", r.email},
                           {"status", r.status},

@@ -63,8 +63,11 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
   run = [o](Context& ctx) {
     if (!o->before.empty()) o->req.before = parse_renew_before(o->before);
     if (!o->key.empty()) o->req.key = KeySpec::parse(o->key);
-    // This binary has no ACME client linked in: a due ACME certificate fails with a message.
-    RenewResult r = renew_certificates(ctx.store(), o->req, nullptr);
+    // Certificates from an ACME server are renewed through the ACME client (and their
+    // renewalInfo asked for): applctl runs applctl-acme in its place for a store that has any.
+    std::unique_ptr<AcmeRenewer> acme;
+    if (ctx.store().has_renewal_method("acme")) acme = acme_library(ctx).make_renewer(ctx.store_dir());
+    RenewResult r = renew_certificates(ctx.store(), o->req, acme.get());
     nlohmann::json renewed = nlohmann::json::array(), not_due = nlohmann::json::array(),
                    pending = nlohmann::json::array(), failed = nlohmann::json::array();
     std::string human;

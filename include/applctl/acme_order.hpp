@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "applctl/acme.hpp"
+#include "applctl/renew.hpp"
 #include "applctl/codec.hpp"
 
 namespace applctl::acme {
@@ -145,6 +146,11 @@ RenewalWindow parse_renewal_info(std::string_view body, std::optional<std::chron
 // GET directory.renewalInfo "/" ari_cert_id(cert) (not signed); std::nullopt when the server
 // offers no renewalInfo. Remote when it fails or answers with no usable window.
 std::optional<RenewalWindow> renewal_info(Client& client, BytesView cert_der);
+
+// `cert renew` of ACME certificates (applctl::AcmeRenewer, include/applctl/renew.hpp): the
+// renewalInfo window from the store account's server, and a new order for the same identifiers
+// with the same challenge settings (obtain_certificate), "replaces" naming the old certificate.
+std::unique_ptr<applctl::AcmeRenewer> make_renewer(const std::filesystem::path& store_dir);
 
 }  // namespace applctl::acme
 

@@ -36,10 +36,11 @@ struct ImportResult {
 ImportResult import_files(Store& store, const ImportRequest& request);
 // The same for inputs already decoded (source name, content), e.g. what an ACME server sent:
 // the same checks, one transaction with the audit row `command`; a new leaf certificate's
-// source column says `source` ("imported", "acme").
+// source column says `source` ("imported", "acme"). acme_origin: how to order the new leaf
+// again (renewals.origin, method "acme"), written in the same transaction.
 ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Decoded>> inputs,
                             const std::optional<std::string>& name, std::string_view source,
-                            std::string_view command);
+                            std::string_view command, std::string_view acme_origin = {});
 
 // The name an imported certificate gets when none is given: what it is issued to, made unique
 // with a fingerprint prefix when that name is taken.

@@ -54,6 +54,7 @@ struct AcmeOrigin {
   std::string server;                    // directory URL
   std::vector<std::string> identifiers;  // DNS names and IP addresses, as ordered
   nlohmann::json challenge;              // challenge settings (http-port, webroot, dns-hook)
+  std::string preferred_chain;           // acme issue --preferred-chain, "" for the server's default
   static AcmeOrigin from_json(const nlohmann::json& j);  // renewals.origin
   nlohmann::json to_json() const;
 };
@@ -63,10 +64,11 @@ class AcmeRenewer {
  public:
   virtual ~AcmeRenewer() = default;
   // ARI: the server's renewal window for the certificate, nullopt when the server has none.
-  virtual std::optional<RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow& cert) = 0;
+  virtual std::optional<RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow& cert,
+                                                        BytesView der) = 0;
   // A new order for the same identifiers with key: the leaf first, then its chain. Throws
   // applctl::Error on failure (Remote for the server, the others as they are).
-  virtual Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old) = 0;
+  virtual Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old, BytesView old_der) = 0;
 };
 
 // ---- Renewing ----

@@ -172,6 +172,8 @@ class Store {
   std::vector<std::pair<std::int64_t, RenewalState>> renewal_states() const;  // every row, one query
   void record_renewal_attempt(std::int64_t cert_id, UnixTime when, std::string_view error);
   void set_renewal_origin(std::int64_t cert_id, std::string_view method, std::string_view origin_json);
+  // Whether any certificate is renewed by this method ("acme"): one indexed lookup.
+  bool has_renewal_method(std::string_view method) const;
   void move_renewal_state(std::int64_t from_cert, std::int64_t to_cert);
   // Every certificate with what deciding "due" needs (one query: certificates LEFT JOIN renewals).
   std::vector<RenewalCandidate> renewal_candidates() const;

@@ -43,11 +43,11 @@ class FakeAcme : public AcmeRenewer {
   int orders = 0;
   std::string server_seen;
   std::function<void()> during_order;  // e.g. another command renewing the same certificate
-  std::optional<RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow&) override {
+  std::optional<RenewalWindow> suggested_window(const AcmeOrigin& origin, const CertRow&, BytesView) override {
     server_seen = origin.server;
     return window;
   }
-  Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old) override {
+  Decoded reorder(const AcmeOrigin& origin, const PrivateKey& key, const CertRow& old, BytesView) override {
     ++orders;
     if (during_order) during_order();
     if (down) fail(ErrorKind::Remote, "cannot connect to " + origin.server);
