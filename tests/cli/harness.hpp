@@ -125,7 +125,8 @@ struct Appliance {
   std::string dump() const {
     Result r = run_process({"sqlite3", db().string(),
                             "SELECT * FROM certificates; SELECT * FROM keys; SELECT * FROM requests;"
-                            " SELECT * FROM settings; SELECT * FROM ip_addresses; SELECT count(*) FROM audit_log;"});
+                            " SELECT * FROM settings; SELECT * FROM ip_addresses; SELECT * FROM renewals;"
+                            " SELECT count(*) FROM audit_log;"});
     return r.out;
   }
 };

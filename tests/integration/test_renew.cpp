@@ -368,8 +368,9 @@ TEST_CASE("cert renew: a failing renewal is recorded and shown while another cer
   CHECK(a.run({"cert", "check", "--expires-in", "100d"}).code == 10);
 }
 
-TEST_CASE("cert renew --all on 10,000 certificates with nothing due is fast and changes nothing",
+TEST_CASE("cert renew --all on 10,000 certificates with nothing due changes nothing",
           "[integration][renew]") {
+  // How long it takes is scripts/bench's row (target 500 ms); here: exit 11 and no change.
   Appliance a;
   make_web(a);
   // 10,000 copies of web's row under other names (the DER is never parsed when nothing is due)
@@ -384,16 +385,13 @@ TEST_CASE("cert renew --all on 10,000 certificates with nothing due is fast and 
                " FROM n, certificates WHERE friendly_name = 'web'");
   REQUIRE(clitest::count_rows(a, "certificates") == 10002);
   const std::string head = clitest::sql(a, "SELECT max(id) FROM audit_log");
-  a.run({"cert", "renew", "--all"});  // warm the page cache
-  const auto t0 = std::chrono::steady_clock::now();
-  Result r = a.run({"cert", "renew", "--all", "-q"});
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  WARN("cert renew --all, 10,002 certificates, nothing due: " << ms << " ms");
+  const std::string before = a.dump();
+  Result r = a.run({"--json", "cert", "renew", "--all"});
   CHECK(r.code == 11);
-  CHECK(ms < 500);
+  nlohmann::json doc = nlohmann::json::parse(r.out);
+  CHECK(doc["renewed"].empty());
+  CHECK(doc["failed"].empty());
+  CHECK(doc["not_due"].size() >= 10001);  // every leaf with its key
   CHECK(clitest::sql(a, "SELECT max(id) FROM audit_log") == head);
-  const auto t1 = std::chrono::steady_clock::now();
-  CHECK(a.run({"--json", "cert", "list"}).code == 0);
-  WARN("cert list --json, 10,002 certificates: "
-       << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t1).count() << " ms");
+  CHECK(a.dump() == before);
 }
