@@ -145,6 +145,17 @@ std::string audit_name(const CertRow& row) {
 }
 
 // In a transaction: the new certificate (and key) in the old one's row.
+// What the run reports for e: the new certificate's (or request's) fingerprint.
+Renewed renewed_of(const RenewPlanEntry& e, std::string fingerprint, bool rekeyed) {
+  Renewed r;
+  r.friendly_name = e.row.friendly_name;
+  r.method = e.method;
+  r.old_fingerprint = e.row.fingerprint_sha256;
+  r.fingerprint_sha256 = std::move(fingerprint);
+  r.rekeyed = rekeyed;
+  return r;
+}
+
 Renewed install(Store& store, const RenewPlanEntry& e, const KeyChoice& k, const Bytes& der, Transaction& tx) {
   CertInfo info = inspect_certificate(der);
   if (info.spki_sha256 != k.key.spki_sha256())
@@ -154,13 +165,8 @@ Renewed install(Store& store, const RenewPlanEntry& e, const KeyChoice& k, const
   store.replace_cert_in_place(e.row.id, info, der, key_id);
   if (*e.row.key_id != key_id) store.remove_key_if_unused(*e.row.key_id);
   tx.touch(audit_name(e.row));
-  Renewed r;
-  r.friendly_name = e.row.friendly_name;
-  r.method = e.method;
-  r.old_fingerprint = e.row.fingerprint_sha256;
-  r.fingerprint_sha256 = info.fingerprint_sha256;
+  Renewed r = renewed_of(e, info.fingerprint_sha256, k.rekeyed);
   r.not_after = info.not_after;
-  r.rekeyed = k.rekeyed;
   return r;
 }
 
@@ -223,13 +229,8 @@ Renewed renew_one(Store& store, const RenewPlanEntry& e, const RenewRequest& req
       store.record_renewal_attempt(e.row.id, t, "");
       tx.touch("request:" + row.friendly_name);
       tx.commit();
-      Renewed r;
-      r.friendly_name = e.row.friendly_name;
-      r.method = e.method;
-      r.old_fingerprint = e.row.fingerprint_sha256;
-      r.fingerprint_sha256 = row.fingerprint_sha256;
+      Renewed r = renewed_of(e, row.fingerprint_sha256, k.rekeyed);
       r.request = row.friendly_name;
-      r.rekeyed = k.rekeyed;
       return r;
     }
   }
@@ -309,12 +310,8 @@ RenewResult renew_certificates(Store& store, const RenewRequest& request, AcmeRe
       continue;
     }
     if (request.dry_run) {
-      Renewed r;
-      r.friendly_name = e.row.friendly_name;
-      r.method = e.method;
-      r.old_fingerprint = r.fingerprint_sha256 = e.row.fingerprint_sha256;
+      Renewed r = renewed_of(e, e.row.fingerprint_sha256, request.rekey || request.key.has_value());
       r.not_after = e.row.not_after;
-      r.rekeyed = request.rekey || request.key.has_value();
       result.renewed.push_back(std::move(r));
       continue;
     }

@@ -112,6 +112,30 @@ bool is_hex_ref(std::string_view s) {
   return s.size() >= 8 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c); });
 }
 
+// A certificate's content, fingerprint_sha256 through warnings in the column order of
+// insert_cert and replace_cert_in_place, bound from parameter `first` on.
+sql::Stmt& bind_content(sql::Stmt& q, int first, const CertInfo& c, BytesView der, std::optional<std::int64_t> key_id) {
+  return q.bind(first, c.fingerprint_sha256)
+      .bind(first + 1, der)
+      .bind(first + 2, key_id)
+      .bind(first + 3, c.issued_to)
+      .bind(first + 4, c.issued_by)
+      .bind(first + 5, c.subject)
+      .bind(first + 6, c.issuer)
+      .bind(first + 7, c.subject_hash)
+      .bind(first + 8, c.issuer_hash)
+      .bind(first + 9, c.subject_key_id)
+      .bind(first + 10, c.authority_key_id)
+      .bind(first + 11, c.spki_sha256)
+      .bind(first + 12, c.serial)
+      .bind(first + 13, c.not_before)
+      .bind(first + 14, c.not_after)
+      .bind(first + 15, join_lines(c.alt_names))
+      .bind(first + 16, role_name(c.role))
+      .bind(first + 17, std::int64_t{c.self_signed})
+      .bind(first + 18, encode_warnings(c.static_warnings));
+}
+
 }  // namespace
 
 std::int64_t Store::insert_cert(const CertInfo& c, BytesView der, std::string_view friendly_name,
@@ -119,34 +143,13 @@ std::int64_t Store::insert_cert(const CertInfo& c, BytesView der, std::string_vi
   if (cert_by_name(friendly_name))
     fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", friendly_name),
          "choose another --name, or rename or remove the existing one");
-  db().prepare(
+  auto q = db().prepare(
          "INSERT INTO certificates(friendly_name, fingerprint_sha256, der, key_id, issued_to, issued_by, subject,"
          " issuer, subject_hash, issuer_hash, subject_key_id, authority_key_id, spki_sha256, serial, not_before,"
          " not_after, alt_names, role, self_signed, warnings, source, created)"
-         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-      .bind(1, friendly_name)
-      .bind(2, c.fingerprint_sha256)
-      .bind(3, der)
-      .bind(4, key_id)
-      .bind(5, c.issued_to)
-      .bind(6, c.issued_by)
-      .bind(7, c.subject)
-      .bind(8, c.issuer)
-      .bind(9, c.subject_hash)
-      .bind(10, c.issuer_hash)
-      .bind(11, c.subject_key_id)
-      .bind(12, c.authority_key_id)
-      .bind(13, c.spki_sha256)
-      .bind(14, c.serial)
-      .bind(15, c.not_before)
-      .bind(16, c.not_after)
-      .bind(17, join_lines(c.alt_names))
-      .bind(18, role_name(c.role))
-      .bind(19, std::int64_t{c.self_signed})
-      .bind(20, encode_warnings(c.static_warnings))
-      .bind(21, source)
-      .bind(22, now())
-      .run();
+         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  q.bind(1, friendly_name);
+  bind_content(q, 2, c, der, key_id).bind(21, source).bind(22, now()).run();
   return db().last_insert_id();
 }
 
@@ -310,33 +313,12 @@ std::optional<RequestRow> Store::request_renewing(std::int64_t cert_id) const {
 }
 
 void Store::replace_cert_in_place(std::int64_t id, const CertInfo& c, BytesView der, std::optional<std::int64_t> key_id) {
-  db().prepare(
+  auto q = db().prepare(
          "UPDATE certificates SET fingerprint_sha256 = ?, der = ?, key_id = ?, issued_to = ?, issued_by = ?,"
          " subject = ?, issuer = ?, subject_hash = ?, issuer_hash = ?, subject_key_id = ?, authority_key_id = ?,"
          " spki_sha256 = ?, serial = ?, not_before = ?, not_after = ?, alt_names = ?, role = ?, self_signed = ?,"
-         " warnings = ?, created = ? WHERE id = ?")
-      .bind(1, c.fingerprint_sha256)
-      .bind(2, der)
-      .bind(3, key_id)
-      .bind(4, c.issued_to)
-      .bind(5, c.issued_by)
-      .bind(6, c.subject)
-      .bind(7, c.issuer)
-      .bind(8, c.subject_hash)
-      .bind(9, c.issuer_hash)
-      .bind(10, c.subject_key_id)
-      .bind(11, c.authority_key_id)
-      .bind(12, c.spki_sha256)
-      .bind(13, c.serial)
-      .bind(14, c.not_before)
-      .bind(15, c.not_after)
-      .bind(16, join_lines(c.alt_names))
-      .bind(17, role_name(c.role))
-      .bind(18, std::int64_t{c.self_signed})
-      .bind(19, encode_warnings(c.static_warnings))
-      .bind(20, now())
-      .bind(21, id)
-      .run();
+         " warnings = ?, created = ? WHERE id = ?");
+  bind_content(q, 1, c, der, key_id).bind(20, now()).bind(21, id).run();
 }
 
 std::vector<IpRow> Store::list_ips() const {
