@@ -47,6 +47,15 @@ class Context {
   // Prints the JSON document with --json, else the human text (nothing with --quiet when the
   // text is only a confirmation).
   void emit(const nlohmann::json& doc, const std::string& human, bool confirmation = false) const;
+  // The same for output that is costly to build (a list of thousands of certificates): only the
+  // form that is printed is built.
+  template <typename MakeDoc, typename MakeHuman>
+  void emit_built(MakeDoc&& doc, MakeHuman&& human) const {
+    if (globals.json)
+      emit(doc(), std::string());
+    else
+      emit(nlohmann::json(), human());
+  }
 
  private:
   std::optional<Store> store_;

@@ -24,7 +24,7 @@ std::shared_ptr<std::string> add_cert_ref(CLI::App& app) {
 void setup_cert_list(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
     auto list = list_certificates(ctx.store());
-    ctx.emit(to_json(list), list.empty() ? "no certificates\n" : cert_table(list));
+    ctx.emit_built([&] { return to_json(list); }, [&] { return list.empty() ? "no certificates\n" : cert_table(list); });
     return 0;
   };
 }
@@ -157,30 +157,39 @@ void setup_cert_check(CLI::App& app, Runner& run) {
   run = [o](Context& ctx) {
     CheckRequest req{o->refs, parse_duration(o->window)};
     CheckResult r = check_certificates(ctx.store(), req);
+    // Only the form that is printed is built (a store may hold tens of thousands).
+    const bool json = ctx.globals.json;
     nlohmann::json arr = nlohmann::json::array();
     Table t({"NAME", "EXPIRES", "DAYS LEFT", "STATUS"});
     int code = r.attention ? 10 : 0;
     for (const auto& e : r.entries) {
       if (e.status == "not-found" || e.status == "ambiguous") {
-        arr.push_back({{"friendly_name", e.row.friendly_name}, {"status", e.status}, {"error", e.error}});
-        t.add({e.row.friendly_name, "-", "-", e.status});
+        if (json)
+          arr.push_back({{"friendly_name", e.row.friendly_name}, {"status", e.status}, {"error", e.error}});
+        else
+          t.add({e.row.friendly_name, "-", "-", e.status});
         std::cerr << "applctl: error: " << e.error << '\n';
         code = e.status == "not-found" ? 4 : 5;
         continue;
       }
-      arr.push_back({{"friendly_name", e.row.friendly_name},
-                     {"fingerprint_sha256", e.row.fingerprint_sha256},
-                     {"not_after", format_rfc3339(e.row.not_after)},
-                     {"seconds_left", e.seconds_left},
-                     {"days_left", e.seconds_left / 86400},
-                     {"status", e.status}});
-      t.add({e.row.friendly_name, format_rfc3339(e.row.not_after), std::to_string(e.seconds_left / 86400), e.status});
+      if (json)
+        arr.push_back({{"friendly_name", e.row.friendly_name},
+                       {"fingerprint_sha256", e.row.fingerprint_sha256},
+                       {"not_after", format_rfc3339(e.row.not_after)},
+                       {"seconds_left", e.seconds_left},
+                       {"days_left", e.seconds_left / 86400},
+                       {"status", e.status}});
+      else
+        t.add({e.row.friendly_name, format_rfc3339(e.row.not_after), std::to_string(e.seconds_left / 86400), e.status});
     }
-    nlohmann::json doc = {{"checked_at", format_rfc3339(r.checked_at)},
-                          {"expires_in", format_duration(r.window)},
-                          {"ok", !r.attention && !r.unresolved},
-                          {"certificates", arr}};
-    ctx.emit(doc, r.entries.empty() ? "no certificates\n" : t.str());
+    ctx.emit_built(
+        [&] {
+          return nlohmann::json{{"checked_at", format_rfc3339(r.checked_at)},
+                                {"expires_in", format_duration(r.window)},
+                                {"ok", !r.attention && !r.unresolved},
+                                {"certificates", std::move(arr)}};
+        },
+        [&] { return r.entries.empty() ? std::string("no certificates\n") : t.str(); });
     return code;
   };
 }

@@ -63,18 +63,18 @@ nlohmann::json time_or_null(const std::optional<UnixTime>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
-// Renewal state: when it is due, how it is renewed, how the last attempt went.
+// Renewal state: when it is due, how it is renewed, how the last attempt went. Built member by
+// member: `cert list` makes one per certificate, and an initializer list copies every value.
 nlohmann::json renewal_json(const CertSummary& c) {
-  nlohmann::json j = {{"due", time_or_null(c.renewal_due)}, {"method", nullptr}, {"last_attempt", nullptr},
-                      {"last_success", nullptr}, {"last_error", nullptr}};
+  nlohmann::json j(nlohmann::json::value_t::object);
+  j["due"] = time_or_null(c.renewal_due);
   // How cert renew would renew it: the stored method (acme), else from the certificate itself.
-  if (c.renewal_due) j["method"] = c.row.self_signed ? "self-signed" : "ca-request";
-  if (c.renewal) {
-    if (!c.renewal->method.empty()) j["method"] = c.renewal->method;
-    j["last_attempt"] = time_or_null(c.renewal->last_attempt);
-    j["last_success"] = time_or_null(c.renewal->last_success);
-    if (c.renewal->failed()) j["last_error"] = c.renewal->last_error;
-  }
+  j["method"] = c.renewal && !c.renewal->method.empty() ? nlohmann::json(c.renewal->method)
+                : c.renewal_due                        ? nlohmann::json(c.row.self_signed ? "self-signed" : "ca-request")
+                                                       : nlohmann::json(nullptr);
+  j["last_attempt"] = time_or_null(c.renewal ? c.renewal->last_attempt : std::nullopt);
+  j["last_success"] = time_or_null(c.renewal ? c.renewal->last_success : std::nullopt);
+  j["last_error"] = c.renewal && c.renewal->failed() ? nlohmann::json(c.renewal->last_error) : nlohmann::json(nullptr);
   return j;
 }
 
