@@ -19,8 +19,9 @@ void setup_acme_account(CLI::App& app, Runner& run) {
   app.add_flag("--accept-tos", req->accept_tos, "Agree to the server's terms of service (needed to create an account)");
   // Not CLI11's ExistingFile: a missing file is bad input (exit 6) like any other unusable key.
   app.add_option("--account-key", req->account_key_file,
-                 "Use this existing account key (PEM, EC P-256, unencrypted; e.g. certbot's or lego's) "
-                 "instead of the store's; it replaces a different one the store has");
+                 "Use this existing account key (PEM, EC P-256, unencrypted; e.g. lego's) instead of the "
+                 "store's; it replaces a different one the store has")
+      ->type_name("FILE");
   auto* kid = app.add_option("--eab-kid", req->eab_kid, "External account binding: the key identifier the CA issued");
   auto* env = app.add_option("--eab-hmac-env", req->eab_hmac_env,
                              "External account binding: the environment variable holding the CA's HMAC key (base64url)");
