@@ -1,6 +1,7 @@
 // `applctl acme account`: the store's ACME account. One account key per store (ec:P-256, in the
 // keys table; its id in a setting), registered with a server or found again on it; server,
-// email and account URL in settings. The key never leaves the store.
+// email and account URL in settings. The key never leaves the store. --account-key brings in
+// another client's key (lib/acme_account_key.cpp) and its account.
 #include <algorithm>
 #include <cstdlib>
 
@@ -54,6 +55,9 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
     fail(ErrorKind::Usage, "--eab-kid and --eab-hmac-env go together");
   std::optional<Bytes> eab_key;
   if (!req.eab_kid.empty()) eab_key = eab_hmac_key_from_env(req.eab_hmac_env);
+  // --account-key: checked before the store or the server is touched.
+  std::optional<PrivateKey> given;
+  if (!req.account_key_file.empty()) given = read_account_key(req.account_key_file);
   AccountResult res;
   res.server = req.server;
   res.email = req.email;
@@ -69,8 +73,11 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
       stored = store.load_key(*key_id);
     }
   }
-  PrivateKey key = stored ? *stored : PrivateKey::generate(KeySpec::parse("ec:P-256"));
-  res.new_key = !key_id;
+  // The key given replaces a different one the store has: that is what --account-key is for
+  // (an operator moving an account from another client); without it the stored key is kept.
+  const bool replacing = given && stored && given->spki_sha256() != stored->spki_sha256();
+  PrivateKey key = given ? *given : stored ? *stored : PrivateKey::generate(KeySpec::parse("ec:P-256"));
+  res.new_key = !key_id || replacing;
   res.key_thumbprint = jwk_thumbprint(public_jwk(key));
 
   Client client(req.server, key, HttpOptions{req.ca_bundle});
@@ -81,7 +88,7 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
   const std::vector<std::string> contact = {"mailto:" + req.email};
 
   std::optional<Account> account;
-  if (key_id) {
+  if (key_id || given) {  // a key that may have an account already: look it up first
     try {
       account = new_account(client, contact, false, true);
     } catch (const Error& e) {
@@ -120,7 +127,12 @@ AccountResult register_account(const std::filesystem::path& store_dir, const Acc
   auto now = store.setting(kAccountKeySetting);
   if (now != (key_id ? std::optional<std::string>(std::to_string(*key_id)) : std::nullopt))
     fail(ErrorKind::Refused, "another command changed the store's ACME account key meanwhile", "run the command again");
-  if (!key_id) store.set_setting(kAccountKeySetting, std::to_string(store.insert_key(key)));
+  if (res.new_key) {
+    const std::int64_t id = store.insert_key(key);
+    store.set_setting(kAccountKeySetting, std::to_string(id));
+    // The replaced account key goes unless a certificate or request uses it too.
+    if (key_id && *key_id != id) store.remove_key_if_unused(*key_id);
+  }
   store.set_setting(kServerSetting, req.server);
   store.set_setting(kEmailSetting, req.email);
   store.set_setting(kAccountUrlSetting, res.account_url);

@@ -17,6 +17,11 @@ void setup_acme_account(CLI::App& app, Runner& run) {
   app.add_option("--ca-bundle", req->ca_bundle, "CA certificates (PEM) that verify a private ACME server's TLS")
       ->check(CLI::ExistingFile);
   app.add_flag("--accept-tos", req->accept_tos, "Agree to the server's terms of service (needed to create an account)");
+  // Not CLI11's ExistingFile: a missing file is bad input (exit 6) like any other unusable key.
+  app.add_option("--account-key", req->account_key_file,
+                 "Use this existing account key (PEM, EC P-256, unencrypted; e.g. lego's) instead of the "
+                 "store's; it replaces a different one the store has")
+      ->type_name("FILE");
   auto* kid = app.add_option("--eab-kid", req->eab_kid, "External account binding: the key identifier the CA issued");
   auto* env = app.add_option("--eab-hmac-env", req->eab_hmac_env,
                              "External account binding: the environment variable holding the CA's HMAC key (base64url)");
@@ -26,6 +31,8 @@ void setup_acme_account(CLI::App& app, Runner& run) {
     acme::AccountResult r = acme_library(ctx).register_account(ctx.store_dir(), *req);
     if (r.bad_nonce_retries > 0) spdlog::info("acme account: {} badNonce retries", r.bad_nonce_retries);
     spdlog::info("acme account: {} {}", r.created ? "registered" : "found", r.account_url);
+    if (r.new_key && !req->account_key_file.empty())
+      spdlog::info("acme account: the key of {} is now the store's account key", req->account_key_file);
     nlohmann::json doc = {{"server", r.server},
                           {"email", r.email},
                           {"status", r.status},

@@ -77,10 +77,14 @@ const std::vector<Verb>& verbs() {
        "      --ca-bundle corp-root.pem --accept-tos\n"
        "  EAB_HMAC=... applctl acme account --server https://acme.zerossl.com/v2/DV90 --email ops@example.com \\\n"
        "      --eab-kid kid-1 --eab-hmac-env EAB_HMAC --accept-tos\n"
-       "  applctl --json acme account --server \"$ACME\" --email ops@example.com | jq -r .kid\n",
+       "  applctl --json acme account --server \"$ACME\" --email ops@example.com | jq -r .kid\n"
+       "  # moving from lego: its account (found again, not created) and key become the store's\n"
+       "  applctl acme account --server https://acme-v02.api.letsencrypt.org/directory --email ops@example.com \\\n"
+       "      --account-key ~/.lego/accounts/acme-v02.api.letsencrypt.org/ops@example.com/keys/ops@example.com.key\n",
        EXIT_COMMON "; 5 the server has terms of service and --accept-tos was not given, or it requires\n"
        "  external account binding and --eab-kid was not given;\n"
-       "  6 invalid --email or --server URL, an unset or invalid --eab-hmac-env variable;\n"
+       "  6 invalid --email or --server URL, an unset or invalid --eab-hmac-env variable, an --account-key\n"
+       "  file that is missing, unreadable, not a private key, encrypted, or not an EC P-256 key;\n"
        "  7 the server cannot be reached, its TLS certificate does not verify, or it refused (its problem shown)\n"},
       {"acme", "issue", "Order a certificate from the ACME account's server (http-01 or dns-01), key in the store",
        StoreUse::Write, setup_acme_issue,

@@ -160,19 +160,29 @@ struct AccountRequest {
   std::string eab_kid;       // external account binding: the CA's key identifier,
   std::string eab_hmac_env;  // and the environment variable with its base64url MAC key
   int timeout_seconds = 60;  // waits for a busy server's Retry-After end by then
+  // --account-key: an existing account key (another client's) instead of the store's or a new
+  // one; replaces a different key the store has. "" = none given.
+  std::string account_key_file;
 };
 struct AccountResult {
   std::string server, email, account_url, status;
   std::string key_thumbprint;  // RFC 7638 thumbprint of the account key (public)
   std::string terms_of_service;
   bool created = false;  // a new account on the server (else an existing one was found)
-  bool new_key = false;  // a new account key was generated and stored
+  bool new_key = false;  // a new account key was stored (generated, or --account-key's replacing another)
   int bad_nonce_retries = 0;
 };
 // Registers the store's account key with the server (a new ec:P-256 key when the store has
 // none), or finds its existing account, and saves key, server, email and account URL in one
 // transaction. Refused when the server has terms of service and accept_tos is false.
 AccountResult register_account(const std::filesystem::path& store_dir, const AccountRequest& req);
+
+// `acme account --account-key FILE`: an ACME account key made by another client (certbot, lego)
+// from a PEM file, PKCS#8 ("PRIVATE KEY") or SEC1 ("EC PRIVATE KEY"), unencrypted, EC P-256 (the
+// only key our ES256 JWS signs with). BadInput "cannot use account key 'FILE': <problem>" when
+// the file is missing or unreadable, holds no private key (a certificate, garbage), holds an
+// encrypted one (no passphrase is taken), or a key of another type or curve. Never quotes the file.
+PrivateKey read_account_key(const std::filesystem::path& file);
 
 // `applctl acme show`: the store's account as `acme account` last saw it (status as of then), read
 // from the store alone (no network). NotFound when the store has none.
