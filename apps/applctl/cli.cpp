@@ -106,6 +106,31 @@ void Context::emit(const nlohmann::json& doc, const std::string& human, bool con
   std::cout.flush();
 }
 
+void Context::emit_json_array(std::size_t count, const std::function<nlohmann::json(std::size_t)>& element) const {
+  if (count == 0) {
+    std::cout << "[]\n";
+    std::cout.flush();
+    return;
+  }
+  // The same text as dump(2) of the whole array: each element's dump(2), indented once more.
+  std::string out = "[\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string text = element(i).dump(2);
+    out += "  ";
+    for (char ch : text) {
+      out += ch;
+      if (ch == '\n') out += "  ";
+    }
+    out += i + 1 < count ? ",\n" : "\n]\n";
+    if (out.size() >= 1 << 16) {
+      std::cout << out;
+      out.clear();
+    }
+  }
+  std::cout << out;
+  std::cout.flush();
+}
+
 CommandLine::CommandLine(const std::function<bool(const Verb&)>& build) {
   app.set_version_flag("--version", std::string("applctl ") + APPLCTL_VERSION);
   app.require_subcommand(1);

@@ -47,6 +47,9 @@ class Context {
   // Prints the JSON document with --json, else the human text (nothing with --quiet when the
   // text is only a confirmation).
   void emit(const nlohmann::json& doc, const std::string& human, bool confirmation = false) const;
+  // --json output of a long list, written element by element: the text of one document, without
+  // a document of the whole list in memory.
+  void emit_json_array(std::size_t count, const std::function<nlohmann::json(std::size_t)>& element) const;
   // The same for output that is costly to build (a list of thousands of certificates): only the
   // form that is printed is built.
   template <typename MakeDoc, typename MakeHuman>

@@ -24,7 +24,10 @@ std::shared_ptr<std::string> add_cert_ref(CLI::App& app) {
 void setup_cert_list(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
     auto list = list_certificates(ctx.store());
-    ctx.emit_built([&] { return to_json(list); }, [&] { return list.empty() ? "no certificates\n" : cert_table(list); });
+    if (ctx.globals.json)
+      ctx.emit_json_array(list.size(), [&](std::size_t i) { return to_json(list[i]); });
+    else
+      ctx.emit(nlohmann::json(), list.empty() ? "no certificates\n" : cert_table(list));
     return 0;
   };
 }
