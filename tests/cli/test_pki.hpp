@@ -184,4 +184,31 @@ class TestPki {
 
 inline const TestPki& test_pki() { return TestPki::get(); }
 
+// A temporary directory of certificates made with the openssl CLI for a test server's TLS
+// (KMIP, ACME): NAME.crt and NAME.key; `dir / "NAME.crt"` is a file's path.
+class CertDir {
+ public:
+  std::string operator/(const std::string& name) const { return (dir_.path / name).string(); }
+  const fs::path& dir() const { return dir_.path; }
+
+ protected:
+  TempDir dir_;
+  std::string p(const std::string& n) const { return (dir_.path / n).string(); }
+
+  // A self-signed CA (RSA 2048, 10 years).
+  void ca(const std::string& name, const std::string& cn) const {
+    openssl_ok({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".crt"),
+                "-days", "3650", "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign"});
+  }
+  // A certificate for CN=cn signed by ca_name, with the extensions `ext` (an openssl extfile).
+  void leaf(const std::string& name, const std::string& cn, const std::string& ca_name, const std::string& ext) const {
+    spit(dir_.path / (name + ".ext"), ext);
+    openssl_ok({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".csr"), "-subj",
+                "/CN=" + cn});
+    openssl_ok({"x509", "-req", "-in", p(name + ".csr"), "-CA", p(ca_name + ".crt"), "-CAkey", p(ca_name + ".key"),
+                "-CAcreateserial", "-days", "825", "-extfile", p(name + ".ext"), "-out", p(name + ".crt")});
+  }
+};
+
 }  // namespace clitest

@@ -33,34 +33,20 @@ using namespace std::chrono_literals;
 inline constexpr const char* kPebble = "/usr/bin/pebble";
 inline constexpr const char* kChallTestSrv = "/usr/bin/pebble-challtestsrv";
 
-class PebblePki {
+class PebblePki : public clitest::CertDir {
  public:
-  std::string operator/(const std::string& name) const { return (dir_.path / name).string(); }
-
   static const PebblePki& get() {
     static const PebblePki pki;
     return pki;
   }
 
  private:
-  TempDir dir_;
-  std::string p(const std::string& n) const { return (dir_.path / n).string(); }
-
-  void ca(const std::string& name, const std::string& cn) const {
-    openssl_ok({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".crt"),
-                "-days", "3650", "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign"});
-  }
-
   PebblePki() {
     ca("tls-ca", "pebble TLS test CA");
     ca("other-ca", "Unrelated CA");
-    clitest::spit(dir_.path / "tls.ext",
-                  "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                  "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    openssl_ok({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", p("tls.key"), "-out", p("tls.csr"), "-subj", "/CN=localhost"});
-    openssl_ok({"x509", "-req", "-in", p("tls.csr"), "-CA", p("tls-ca.crt"), "-CAkey", p("tls-ca.key"), "-CAcreateserial",
-                "-days", "825", "-extfile", p("tls.ext"), "-out", p("tls.crt")});
+    leaf("tls", "localhost", "tls-ca",
+         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+         "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n");
   }
 };
 

@@ -34,33 +34,14 @@ using namespace std::chrono_literals;
 
 inline constexpr const char* kPyKmipServer = "/usr/bin/pykmip-server";
 
-class KmipPki {
+class KmipPki : public clitest::CertDir {
  public:
-  std::string operator/(const std::string& name) const { return (dir_.path / name).string(); }
-  const fs::path& dir() const { return dir_.path; }
-
   static const KmipPki& get() {
     static const KmipPki pki;
     return pki;
   }
 
  private:
-  TempDir dir_;
-  std::string p(const std::string& n) const { return (dir_.path / n).string(); }
-
-  void ca(const std::string& name, const std::string& cn) const {
-    openssl_ok({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".crt"),
-                "-days", "3650", "-subj", "/CN=" + cn, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign"});
-  }
-  void leaf(const std::string& name, const std::string& cn, const std::string& ca_name, const std::string& ext) const {
-    clitest::spit(dir_.path / (name + ".ext"), ext);
-    openssl_ok({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", p(name + ".key"), "-out", p(name + ".csr"), "-subj",
-                "/CN=" + cn});
-    openssl_ok({"x509", "-req", "-in", p(name + ".csr"), "-CA", p(ca_name + ".crt"), "-CAkey", p(ca_name + ".key"),
-                "-CAcreateserial", "-days", "825", "-extfile", p(name + ".ext"), "-out", p(name + ".crt")});
-  }
-
   KmipPki() {
     const std::string common = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
     ca("ca", "applctl test CA");
