@@ -293,12 +293,6 @@ std::string run_deploy_hook(const std::string& cmd, const Store& store, const Re
 
 RenewPlan plan_renewals(const Store& store, const RenewRequest& request) { return make_plan(store, request, nullptr); }
 
-bool renewal_needs_acme(const RenewPlan& plan) {
-  for (const auto& e : plan.due)
-    if (e.method == RenewMethod::Acme) return true;
-  return false;
-}
-
 RenewResult renew_certificates(Store& store, const RenewRequest& request, AcmeRenewer* acme) {
   RenewPlan plan = make_plan(store, request, acme);
   RenewResult result;

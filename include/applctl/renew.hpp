@@ -113,10 +113,6 @@ struct RenewPlan {
 // named certificate, Refused (exit 5) for one that cannot be renewed (no private key, a CA
 // certificate), Usage for neither CERT nor --all; nothing has changed then.
 RenewPlan plan_renewals(const Store& store, const RenewRequest& request);
-// True when a certificate in the plan needs the ACME client (the CLI then runs the helper that
-// links it).
-bool renewal_needs_acme(const RenewPlan& plan);
-
 struct Renewed {
   std::string friendly_name;
   RenewMethod method = RenewMethod::SelfSigned;

@@ -1,5 +1,7 @@
 // [renew] renew_certificates on a real store: the ACME seam (a fake AcmeRenewer), windows that win
 // over --before, the renewal state the store records, and what plan_renewals refuses.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "applctl/appliance.hpp"
@@ -110,7 +112,9 @@ TEST_CASE("renew: an ACME certificate without a renewer fails alone and is recor
   req.refs = {"acme", "web"};
   req.force = true;
   RenewPlan plan = plan_renewals(store, req);
-  CHECK(renewal_needs_acme(plan));
+  // What the CLI asks before it runs applctl-acme, and the plan's view of the same certificate.
+  CHECK(store.has_renewal_method("acme"));
+  CHECK(std::any_of(plan.due.begin(), plan.due.end(), [](const RenewPlanEntry& e) { return e.method == RenewMethod::Acme; }));
   RenewResult r = renew_certificates(store, req, nullptr);
   REQUIRE(r.failed.size() == 1);
   CHECK(r.failed[0].friendly_name == "acme");
