@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "applctl/acme.hpp"
+#include "applctl/secret_env.hpp"
 #include "applctl/store.hpp"
 
 namespace applctl::acme {
@@ -33,11 +34,11 @@ void check_server(const std::string& url) {
 }  // namespace
 
 Bytes eab_hmac_key_from_env(const std::string& var) {
-  const char* value = std::getenv(var.c_str());
-  if (value == nullptr || *value == '\0')
+  std::optional<std::string> value = take_secret_env(var);
+  if (!value || value->empty())
     fail(ErrorKind::BadInput, fmt::format("--eab-hmac-env {}: the environment variable is not set", printable(var)),
          "export the HMAC key the CA gave you in that variable (base64url)");
-  std::string text = value;
+  std::string text = std::move(*value);
   while (!text.empty() && text.back() == '=') text.pop_back();  // some CAs hand it out padded
   try {
     return base64url_decode(text);

@@ -15,6 +15,7 @@
 
 #include "applctl/appliance.hpp"
 #include "applctl/provision.hpp"
+#include "applctl/secret_env.hpp"
 #include "provision_reader.hpp"
 
 namespace applctl {
@@ -37,11 +38,11 @@ std::string read_secret_line(const std::string& path) {
 
 std::string resolve_secret(const SecretRef& ref) {
   if (!ref.file.empty()) return read_secret_line(ref.file);
-  const char* v = std::getenv(ref.env.c_str());
-  if (v == nullptr)
+  std::optional<std::string> v = take_secret_env(ref.env);
+  if (!v)
     fail(ErrorKind::BadInput, fmt::format("environment variable {} is not set", ref.env),
          "export it before running applctl, or use a passphrase file");
-  return v;
+  return *v;
 }
 
 namespace provision {
@@ -54,7 +55,7 @@ SecretRef load_secret_ref(const Reader& r, const YAML::Node& n, const std::strin
   if (env && file) r.fail_at(file, path, fmt::format("give {0}_env or {0}_file, not both", name));
   if (env) {
     ref.env = r.string(env, path + "." + name + "_env");
-    if (std::getenv(ref.env.c_str()) == nullptr)
+    if (!take_secret_env(ref.env))  // out of the environment from here on
       r.fail_at(env, path + "." + name + "_env", fmt::format("environment variable {} is not set", ref.env),
                 "export it before running applctl apply");
   }

@@ -125,6 +125,9 @@ struct SecretSource {
   std::function<std::optional<std::string>()> getter(std::string prompt, bool confirm) const;
 };
 void add_passphrase_flags(CLI::App& app, SecretSource& src);
+// For the *-env options of secrets (CLI11 `each`): the variable leaves the environment while the
+// arguments are parsed, before the store is opened or its lock awaited (take_secret_env).
+void take_env_at_parse(const std::string& var);
 
 // Asks a yes/no question on /dev/tty (echoed); false when the answer is not yes or there is no TTY.
 bool confirm_on_tty(const std::string& question);

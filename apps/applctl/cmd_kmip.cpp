@@ -70,7 +70,8 @@ void setup_kmip_configure(CLI::App& app, Runner& run) {
   add_passphrase_flags(app, o->pass);
   auto* user = app.add_option("--username", o->req.username, "KMIP user name, sent as a Credential in every request");
   auto* pf = app.add_option("--password-file", o->password.file, "Read the KMIP password from the first line of FILE");
-  auto* pe = app.add_option("--password-env", o->password.env, "Read the KMIP password from environment variable VAR");
+  auto* pe = app.add_option("--password-env", o->password.env, "Read the KMIP password from environment variable VAR")
+                ->each(take_env_at_parse);
   pf->excludes(pe)->needs(user);
   pe->needs(user);
   app.add_option("--timeout", o->req.timeout_seconds, "Connect and read timeout in seconds")

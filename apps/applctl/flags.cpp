@@ -7,6 +7,7 @@
 
 #include "applctl/error.hpp"
 #include "applctl/provision.hpp"
+#include "applctl/secret_env.hpp"
 #include "cli.hpp"
 
 namespace applctl::cli {
@@ -30,9 +31,12 @@ void add_san_flag(CLI::App& app, std::vector<std::string>& sans) {
       ->allow_extra_args(false);
 }
 
+void take_env_at_parse(const std::string& var) { take_secret_env(var); }
+
 void add_passphrase_flags(CLI::App& app, SecretSource& src) {
   auto* f = app.add_option("--passphrase-file", src.file, "Read the passphrase from the first line of FILE");
-  auto* e = app.add_option("--passphrase-env", src.env, "Read the passphrase from environment variable VAR");
+  auto* e = app.add_option("--passphrase-env", src.env, "Read the passphrase from environment variable VAR")
+                ->each(take_env_at_parse);
   f->excludes(e);
 }
 
