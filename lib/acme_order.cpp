@@ -26,8 +26,9 @@ std::string str(const nlohmann::json& j, const char* name) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-nlohmann::json parse_object(const HttpResponse& r, std::string_view what) {
-  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+// The JSON object of an answer's body; Remote "ACME server: <what>: ..." when it is not one.
+nlohmann::json parse_object(std::string_view body, std::string_view what) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) fail(ErrorKind::Remote, fmt::format("ACME server: {}: the answer is not a JSON object", what));
   return j;
 }
@@ -46,6 +47,25 @@ Order order_of(const nlohmann::json& j, std::string url) {
 }
 
 }  // namespace
+
+Order parse_order(std::string_view body, std::string url, std::string_view what) {
+  return order_of(parse_object(body, what.empty() ? std::string_view(url) : what), std::move(url));
+}
+
+Authorization parse_authorization(std::string_view body, std::string url) {
+  nlohmann::json j = parse_object(body, url);
+  Authorization a;
+  a.url = std::move(url);
+  a.status = str(j, "status");
+  if (auto id = j.find("identifier"); id != j.end() && id->is_object()) a.identifier = {str(*id, "type"), str(*id, "value")};
+  if (auto cs = j.find("challenges"); cs != j.end() && cs->is_array())
+    for (const auto& c : *cs) {
+      Challenge ch{str(c, "type"), str(c, "url"), str(c, "token"), str(c, "status"), std::nullopt};
+      if (auto e = c.find("error"); e != c.end() && e->is_object()) ch.error = parse_problem(e->dump(), 0);
+      a.challenges.push_back(std::move(ch));
+    }
+  return a;
+}
 
 std::string key_authorization(std::string_view token, const PrivateKey& account_key) {
   return std::string(token) + "." + jwk_thumbprint(public_jwk(account_key));
@@ -81,29 +101,19 @@ Order new_order(Client& client, const std::vector<Identifier>& ids, const std::o
   const std::string& url = client.directory().new_order;
   HttpResponse r = client.post(url, new_order_payload(ids, replaces).dump());
   if (r.location().empty()) fail(ErrorKind::Remote, fmt::format("ACME server: POST {}: no order URL (Location)", url));
-  return order_of(parse_object(r, "newOrder"), r.location());
+  return parse_order(r.body, r.location(), "newOrder");
 }
 
 Order get_order(Client& client, const std::string& url, HttpResponse* raw) {
   HttpResponse r = client.post(url, std::nullopt);
-  Order o = order_of(parse_object(r, url), url);
+  Order o = parse_order(r.body, url);
   if (raw) *raw = std::move(r);
   return o;
 }
 
 Authorization get_authorization(Client& client, const std::string& url, HttpResponse* raw) {
   HttpResponse r = client.post(url, std::nullopt);
-  nlohmann::json j = parse_object(r, url);
-  Authorization a;
-  a.url = url;
-  a.status = str(j, "status");
-  if (auto id = j.find("identifier"); id != j.end() && id->is_object()) a.identifier = {str(*id, "type"), str(*id, "value")};
-  if (auto cs = j.find("challenges"); cs != j.end() && cs->is_array())
-    for (const auto& c : *cs) {
-      Challenge ch{str(c, "type"), str(c, "url"), str(c, "token"), str(c, "status"), std::nullopt};
-      if (auto e = c.find("error"); e != c.end() && e->is_object()) ch.error = parse_problem(e->dump(), 0);
-      a.challenges.push_back(std::move(ch));
-    }
+  Authorization a = parse_authorization(r.body, url);
   if (raw) *raw = std::move(r);
   return a;
 }
@@ -155,7 +165,7 @@ Order finalize_order(Client& client, const Order& order, BytesView csr_der, std:
                     [](const Order& x) { return x.status != "pending"; }, deadline, "order " + order.url);
     if (o.status == "ready") {
       HttpResponse r = client.post(o.finalize, nlohmann::json{{"csr", base64url(csr_der)}}.dump());
-      o = order_of(parse_object(r, o.finalize), order.url);
+      o = parse_order(r.body, order.url, o.finalize);
     }
   }
   o = poll<Order>([&](HttpResponse* raw) { return get_order(client, order.url, raw); },

@@ -54,6 +54,11 @@ std::optional<std::chrono::milliseconds> poll_delay(int attempt, std::optional<s
 nlohmann::json new_order_payload(const std::vector<Identifier>& ids, const std::optional<std::string>& replaces);
 Order new_order(Client& client, const std::vector<Identifier>& ids, const std::optional<std::string>& replaces = std::nullopt);
 Order get_order(Client& client, const std::string& url, HttpResponse* raw);
+// The order and authorization objects of an answer's body (what get_order, new_order, finalize
+// and get_authorization read): members of the wrong type are left empty, unknown ones ignored.
+// Remote "ACME server: <what>: the answer is not a JSON object" (what: url when empty) otherwise.
+Order parse_order(std::string_view body, std::string url, std::string_view what = {});
+Authorization parse_authorization(std::string_view body, std::string url);
 Authorization get_authorization(Client& client, const std::string& url, HttpResponse* raw);
 
 // Makes a challenge's answer reachable for the server's validation, and takes it away again.
