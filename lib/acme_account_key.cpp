@@ -40,8 +40,9 @@ PrivateKey read_account_key(const std::filesystem::path& file) {
   if (std::filesystem::is_directory(file, ec)) bad_key(file, "it is a directory");
   std::ifstream in(file, std::ios::binary);
   if (!in) bad_key(file, "the file cannot be read (permissions?)");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) bad_key(file, "the file cannot be read");
+  Bytes data = read_stream(in, file.string(), 64 * 1024);  // an account key is a few hundred bytes
+  std::string text(data.begin(), data.end());
+  OPENSSL_cleanse(data.data(), data.size());
   struct Cleanse {
     std::string& s;
     ~Cleanse() { OPENSSL_cleanse(s.data(), s.size()); }

@@ -52,8 +52,9 @@ RenewalWindow parse_renewal_info(std::string_view body, std::optional<std::chron
   r.start = instant(*w, "start");
   r.end = instant(*w, "end");
   if (r.end <= r.start)
-    fail(ErrorKind::Remote, fmt::format("ACME renewalInfo: the suggested window ends ({}) before it starts ({})",
-                                        format_rfc3339(r.end), format_rfc3339(r.start)));
+    fail(ErrorKind::Remote,  // the times as sent: an offset can move them outside what format_rfc3339 prints
+         fmt::format("ACME renewalInfo: the suggested window ends ({}) before it starts ({})",
+                     printable((*w)["end"].get<std::string>()), printable((*w)["start"].get<std::string>())));
   if (auto u = j.find("explanationURL"); u != j.end() && u->is_string()) r.explanation_url = u->get<std::string>();
   r.retry_after = retry_after;
   return r;

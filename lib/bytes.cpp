@@ -68,16 +68,32 @@ Bytes base64_decode(std::string_view text) {
   return out;
 }
 
-Bytes read_file(const std::string& path) {
+Bytes read_stream(std::istream& in, const std::string& name, std::size_t limit) {
+  Bytes data;
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    data.insert(data.end(), buf, buf + in.gcount());
+    if (data.size() > limit)  // a device like /dev/zero or a pipe that never ends stops here
+      fail(ErrorKind::BadInput, fmt::format("cannot read '{}': larger than {}", name,
+                                             limit % (1u << 20) == 0 ? fmt::format("{} MiB", limit >> 20)
+                                                                     : fmt::format("{} bytes", limit)),
+           "is it the right file? certificates, keys and configuration files are small");
+  }
+  if (in.bad()) fail(ErrorKind::BadInput, fmt::format("cannot read '{}': read error", name));
+  return data;
+}
+
+Bytes read_file(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
     fail(ErrorKind::BadInput,
          fmt::format("cannot read '{}': {}", path, std::strerror(err)));
   }
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(ErrorKind::BadInput, fmt::format("cannot read '{}': read error", path));
-  return data;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    fail(ErrorKind::BadInput, fmt::format("cannot read '{}': it is a directory", path));
+  return read_stream(in, path, limit);
 }
 
 void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite) {

@@ -239,8 +239,8 @@ ApplianceFile load_appliance(const std::string& text, const std::string& file, c
 
 ApplianceFile load_appliance_file(const std::string& path) {
   if (path == "-") {
-    std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return load_appliance(text, "<stdin>", fs::current_path());
+    Bytes data = read_stream(std::cin, "<stdin>");
+    return load_appliance(std::string(data.begin(), data.end()), "<stdin>", fs::current_path());
   }
   Bytes data = read_file(path);
   fs::path base = fs::absolute(path).parent_path();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,7 +23,11 @@ std::string printable(std::string_view s);   // for messages: control bytes as \
 std::string base64_encode(BytesView b);      // standard alphabet, padded, one line
 Bytes base64_decode(std::string_view text);  // white space ignored; BadInput when invalid
 std::string sha256_hex(BytesView b);         // lowercase hex of SHA-256(b)
-Bytes read_file(const std::string& path);    // throws BadInput naming the file
+// The whole content of a file (or a stream: "<stdin>" names it), at most `limit` bytes: a
+// longer input, like /dev/zero named by mistake, is refused. Throws BadInput naming the file.
+inline constexpr std::size_t max_file_size = 16u * 1024u * 1024u;
+Bytes read_file(const std::string& path, std::size_t limit = max_file_size);
+Bytes read_stream(std::istream& in, const std::string& name, std::size_t limit = max_file_size);
 // Writes through a temporary file in the same directory and rename(2); mode applies to the new
 // file from its creation (so a key is never readable by others, not even for an instant).
 // Refuses (Refused) to replace an existing file unless overwrite is true. The data is fsync'ed

@@ -151,3 +151,15 @@ TEST_CASE("decode_any: errors never contain the passphrase", "[codec]") {
     CHECK(e.hint().find("SuperSecret") == std::string::npos);
   }
 }
+
+TEST_CASE("read_file refuses a directory and an endless device by name", "[codec]") {
+  Error dir = error_of([] { read_file("/tmp"); });
+  CHECK(dir.kind() == ErrorKind::BadInput);
+  CHECK_THAT(std::string(dir.what()), Catch::Contains("'/tmp'") && Catch::Contains("directory"));
+  Error zero = error_of([] { read_file("/dev/zero"); });  // once read until memory ran out
+  CHECK(zero.kind() == ErrorKind::BadInput);
+  CHECK_THAT(std::string(zero.what()), Catch::Contains("'/dev/zero'") && Catch::Contains("larger than 16 MiB"));
+  Error small = error_of([] { read_file("/dev/urandom", 1000); });
+  CHECK_THAT(std::string(small.what()), Catch::Contains("larger than 1000 bytes"));
+  CHECK(read_file("/dev/null").empty());
+}
