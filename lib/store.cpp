@@ -156,6 +156,8 @@ void migrate(sql::Db& db) {
 
 }  // namespace
 
+int store_schema_version() { return kSchemaVersion; }
+
 std::string current_user_name() {
   uid_t uid = ::geteuid();
   struct passwd pw{};
