@@ -1,6 +1,11 @@
 #include "sqlite.hpp"
 
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -18,29 +23,63 @@ int lock_timeout_ms() {
   return 30000;
 }
 
+namespace {
+
+// The store directory of a connection (its database file's directory), for messages.
+std::string store_dir_of(sqlite3* db) {
+  const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+  if (file == nullptr || *file == '\0') return "the store";
+  return fmt::format("'{}'", std::filesystem::path(file).parent_path().string());
+}
+
+// A partial write at the file size limit reads as SQLITE_FULL without an errno.
+bool file_size_limited() {
+  struct rlimit rl{};
+  return ::getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
+}
+
+}  // namespace
+
 void raise(sqlite3* db, int rc, std::string_view what) {
   const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   int primary = rc & 0xff;
   const std::string page_failure = detail::take_page_failure();
+  // The operating system's reason for an I/O error (ENOSPC, EFBIG, EROFS, EIO), when there is one.
+  const int sys = db != nullptr ? sqlite3_system_errno(db) : 0;
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     throw Error(ErrorKind::Refused, fmt::format("the store is locked by another applctl process ({})", what),
                 "wait for it to finish, or raise APPLCTL_LOCK_TIMEOUT (seconds)");
-  if (primary == SQLITE_FULL)
-    throw Error(ErrorKind::Failed, fmt::format("the store's disk is full ({}: {})", what, msg),
-                "free some space; nothing was changed");
-  if (primary == SQLITE_READONLY)
-    throw Error(ErrorKind::Failed, fmt::format("the store is read-only ({}: {})", what, msg),
-                "check the permissions of the store directory and its files");
+  if (sys == EFBIG || (primary == SQLITE_FULL && file_size_limited()))
+    throw Error(ErrorKind::Failed, fmt::format("cannot write the store {}: a file would exceed the file size limit ({})", store_dir_of(db), what),
+                "raise the file size limit (ulimit -f) and retry; the store is unchanged (the change was rolled back)");
+  if (primary == SQLITE_FULL || ((primary == SQLITE_IOERR) && (sys == ENOSPC || sys == EDQUOT)))
+    throw Error(ErrorKind::Failed, fmt::format("cannot write the store {}: no space left on its device ({})", store_dir_of(db), what),
+                "free space on the file system of the store and retry; the store is unchanged (the change was rolled back)");
+  if (rc == SQLITE_READONLY_DBMOVED) {
+    const char* file = db != nullptr ? sqlite3_db_filename(db, "main") : nullptr;
+    std::error_code ec;
+    if (file != nullptr && !std::filesystem::exists(file, ec))
+      throw Error(ErrorKind::Failed, fmt::format("the store {} was removed or moved while this command ran ({})", store_dir_of(db), what),
+                  "nothing was written; restore the store directory (or run the command against its new place)");
+    throw Error(ErrorKind::Refused, fmt::format("the store was replaced while this command waited for it ({})", what),
+                "another command (applctl kmip encrypt or decrypt) rewrote it; run this command again");
+  }
+  if (primary == SQLITE_READONLY || (primary == SQLITE_IOERR && sys == EROFS))
+    throw Error(ErrorKind::Failed, fmt::format("the store {} is read-only ({}: {})", store_dir_of(db), what, msg),
+                "the file system is mounted read-only, or the store's directory and files are not writable for this user;"
+                " nothing was changed");
   if (rc == SQLITE_IOERR_DATA || (primary == SQLITE_CANTOPEN && !page_failure.empty()))
     throw Error(ErrorKind::Failed, fmt::format("the encrypted store cannot be read: {}", page_failure.empty() ? msg : page_failure),
                 "the database was altered or damaged: nothing was changed; restore the store from a backup");
   if (rc == SQLITE_IOERR_WRITE && !page_failure.empty())
     throw Error(ErrorKind::Failed, fmt::format("the encrypted store cannot be written: {}", page_failure));
-  if (rc == SQLITE_READONLY_DBMOVED)
-    throw Error(ErrorKind::Refused, fmt::format("the store was replaced while this command waited for it ({})", what),
-                "another command (applctl kmip encrypt or decrypt) rewrote it; run this command again");
   if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
     throw Error(ErrorKind::Failed, fmt::format("the store's database is damaged or not an applctl store ({}: {})", what, msg));
+  if (primary == SQLITE_IOERR)
+    throw Error(ErrorKind::Failed,
+                fmt::format("I/O error on the store {} ({}: {}{})", store_dir_of(db), what, msg,
+                            sys != 0 ? fmt::format(": {}", std::strerror(sys)) : std::string()),
+                "check the device and the file system of the store (dmesg); the change was rolled back");
   throw Error(ErrorKind::Failed, fmt::format("store error in {}: {}", what, msg));
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -156,6 +157,8 @@ void migrate(sql::Db& db) {
 
 }  // namespace
 
+int store_schema_version() { return kSchemaVersion; }
+
 std::string current_user_name() {
   uid_t uid = ::geteuid();
   struct passwd pw{};
@@ -212,9 +215,14 @@ void Store::connect() const {
     make_private_file(file);
   }
   const bool writable = ::access(file.c_str(), W_OK) == 0 && ::access(dir_.c_str(), W_OK) == 0;
-  if (!writable && mode_ == Mode::ReadWrite)
+  if (!writable && mode_ == Mode::ReadWrite) {
+    struct statvfs fsinfo{};
+    if (::statvfs(dir_.c_str(), &fsinfo) == 0 && (fsinfo.f_flag & ST_RDONLY) != 0)
+      fail(ErrorKind::Failed, fmt::format("the store '{}' is on a read-only file system", dir_.string()),
+           "remount it read-write (or run read-only commands only); nothing was changed");
     fail(ErrorKind::Failed, fmt::format("the store '{}' is read-only for this user", dir_.string()),
-         "check the permissions of the store directory and its files");
+         "check the permissions of the store directory and its files; nothing was changed");
+  }
   // An encrypted database is read through the encrypting VFS, with the key fetched from the KMIP
   // server now (exit 7 when it cannot be, and nothing changes).
   if (exists_ && detail::looks_encrypted(file.string())) vfs_ = std::make_unique<detail::CryptVfs>(detail::fetch_store_keys(dir_));
@@ -258,6 +266,15 @@ void Store::connect() const {
 
 Transaction::Transaction(Store& store, std::string command) : store_(&store), command_(std::move(command)) {
   store.db().exec("BEGIN IMMEDIATE");
+  // The store removed, moved or replaced while this command waited for the lock: its writes would
+  // go to a file nobody opens again (SQLite notices only some of these cases by itself).
+  sqlite3* db = store.db().handle();
+  int moved = 0;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    done_ = true;
+    sql::raise(db, SQLITE_READONLY_DBMOVED, "BEGIN IMMEDIATE");
+  }
 }
 
 Transaction::Transaction(Transaction&& o) noexcept

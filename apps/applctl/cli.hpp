@@ -147,6 +147,7 @@ APPLCTL_VERB(setup_init);
 APPLCTL_VERB(setup_probe);
 APPLCTL_VERB(setup_serve);
 APPLCTL_VERB(setup_status);
+APPLCTL_VERB(setup_doctor);
 APPLCTL_VERB(setup_cert_list);
 APPLCTL_VERB(setup_cert_show);
 APPLCTL_VERB(setup_cert_self_signed);

@@ -1,8 +1,9 @@
-// applctl init | status
+// applctl init | status | doctor
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "applctl/appliance.hpp"
+#include "applctl/doctor.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -88,6 +89,25 @@ void setup_status(CLI::App&, Runner& run) {
     if (!s.ips.empty()) human += "\n" + ip_table.str();
     ctx.emit(doc, human);
     return 0;
+  };
+}
+
+void setup_doctor(CLI::App&, Runner& run) {
+  run = [](Context& ctx) {
+    DoctorReport r = check_store(ctx.store());
+    nlohmann::json checks = nlohmann::json::array();
+    Table t({"CHECK", "RESULT", "DETAIL"});
+    for (const auto& c : r.checks) {
+      checks.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+      t.add({c.name, c.ok ? "ok" : "PROBLEM", c.detail});
+      if (!c.ok) spdlog::warn("doctor: {}: {}", c.name, c.detail);
+    }
+    nlohmann::json doc = {{"store", ctx.store_dir()}, {"ok", r.ok()}, {"checks", checks}, {"problems", r.problems()}};
+    std::string human = t.str();
+    human += r.ok() ? fmt::format("store {}: healthy\n", ctx.store_dir())
+                    : fmt::format("store {}: {} problem{}\n", ctx.store_dir(), r.problems(), r.problems() == 1 ? "" : "s");
+    ctx.emit(doc, human);
+    return r.ok() ? 0 : static_cast<int>(ErrorKind::Verification);
   };
 }
 

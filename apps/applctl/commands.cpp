@@ -47,6 +47,12 @@ const std::vector<Verb>& verbs() {
        "  source <(applctl completion bash)                    # this shell only\n"
        "  applctl completion zsh > ~/.zfunc/_applctl           # a directory in $fpath\n",
        EXIT_COMMON "\n"},
+      {"", "doctor", "Check the store's consistency: integrity, certificate columns, keys, references, default",
+       StoreUse::Read, setup_doctor,
+       "  applctl doctor\n"
+       "  applctl --json doctor | jq '.checks[] | select(.ok | not)'\n"
+       "  applctl doctor > /dev/null || alert-ops \"applctl store needs attention\"   # from cron\n",
+       EXIT_COMMON "; 3 at least one check found a problem (named in the output)\n"},
       {"", "init", "Create the store and its factory default certificate (idempotent)", StoreUse::Write, setup_init,
        "  applctl init --hostname support.example.com\n"
        "  applctl --store /var/lib/applctl init --hostname a.example.com --hostname b.example.com\n",

@@ -24,6 +24,9 @@ namespace detail {
 class CryptVfs;
 }
 
+// The schema version this applctl writes and understands (a newer store is refused).
+int store_schema_version();
+
 // The user named in audit rows.
 std::string current_user_name();
 
@@ -84,6 +87,8 @@ struct IpRow {
 };
 
 class Store;
+struct DoctorReport;
+DoctorReport check_store(const Store& store);  // applctl/doctor.hpp
 
 class Transaction {
  public:
@@ -191,6 +196,7 @@ class Store {
 
  private:
   friend class Transaction;
+  friend DoctorReport check_store(const Store& store);  // reads every table directly
   Store() = default;
   sql::Db& db() const;  // connects, creating the store, on first use
   void connect() const;

@@ -6,7 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <thread>
@@ -184,4 +189,225 @@ TEST_CASE("a store locked too long refuses writers with exit 5, readers still re
   CHECK(a.dump() == before);
   CHECK(a.json({"cert", "self-signed", "--name", "late", "--key", "ec:P-256", "--cn", "l.example.com"})["friendly_name"] ==
         "late");
+}
+
+namespace {
+
+// One worker of the mixed load: a forked child that runs applctl commands one after another until
+// the deadline and writes what it did (and what the store must show for it) into `report`.
+// It uses no Catch2 (it is a forked copy of the test process): plain spawn, wait, write.
+struct Worker {
+  int index = 0;
+  fs::path report;
+  std::vector<fs::path> imports;  // certificate and key files only this worker imports, each pair once
+};
+
+int run_quiet(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return 127;
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return 127;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+[[noreturn]] void run_worker(const Worker& w, const std::string& store, std::chrono::steady_clock::time_point deadline) {
+  const fs::path out = w.report.string() + ".out", err = w.report.string() + ".err";
+  std::ofstream rep(w.report);
+  const std::string me = "w" + std::to_string(w.index);
+  const std::string address = "192.0.2." + std::to_string(100 + w.index);
+  std::vector<std::string> mine;  // this worker's certificates with keys, current names
+  std::string served = "-";       // what its address serves now ("-": the factory default)
+  std::size_t imported = 0;
+  int writes = 0, reads = 0, serial = 0;
+  for (int step = 0; std::chrono::steady_clock::now() < deadline; ++step) {
+    std::vector<std::string> args;
+    std::function<void()> on_success;
+    bool read = false;
+    switch (step % 8) {
+      case 0:
+      case 4: {
+        std::string name = me + "-c" + std::to_string(serial++);
+        args = {"cert", "self-signed", "--name", name, "--key", "ec:P-256", "--cn", name + ".example.com"};
+        on_success = [&mine, name] { mine.push_back(name); };
+        break;
+      }
+      case 1:
+        args = {"--json", "cert", "list"};
+        read = true;
+        break;
+      case 2:
+        if (mine.empty()) continue;
+        {
+          std::string from = mine.back(), to = from + "r";
+          args = {"cert", "rename", from, to};
+          on_success = [&mine, &served, from, to] {
+            mine.back() = to;
+            if (served == from) served = to;
+          };
+        }
+        break;
+      case 3:
+        if (mine.empty()) continue;
+        args = {"ip", "assign", mine.front(), address};
+        on_success = [&served, &mine] { served = mine.front(); };
+        break;
+      case 5:
+        args = {"--json", "status"};
+        read = true;
+        break;
+      case 6:
+        if (2 * imported < w.imports.size()) {
+          std::string name = me + "-imp" + std::to_string(imported);
+          args = {"cert", "import", w.imports[2 * imported].string(), w.imports[2 * imported + 1].string(), "--name", name};
+          on_success = [&imported] { ++imported; };
+        } else {
+          args = {"ip", "unassign", address};
+          on_success = [&served] { served = "-"; };
+        }
+        break;
+      case 7:
+        if (step % 16 == 7) {
+          args = {"ip", "unassign", address};
+          on_success = [&served] { served = "-"; };
+        } else {
+          args = {"--json", "ip", "list"};
+          read = true;
+        }
+        break;
+    }
+    std::vector<std::string> argv{APPLCTL_BIN, "--store", store};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const int code = run_quiet(argv, out, err);
+    std::string what;
+    for (const auto& a : args) what += a + " ";
+    if (code != 0) {
+      std::string e = clitest::slurp(err);
+      std::replace(e.begin(), e.end(), '\n', ' ');
+      rep << "fail " << code << " " << what << ": " << e << "\n";
+      continue;
+    }
+    if (read && clitest::slurp(out).empty()) rep << "fail empty-output " << what << "\n";
+    (read ? reads : writes)++;
+    if (on_success) on_success();
+  }
+  for (const auto& n : mine) rep << "cert " << n << "\n";
+  for (std::size_t i = 0; i < imported; ++i) rep << "cert " << me << "-imp" << i << "\n";
+  rep << "ip " << address << " " << served << "\n";
+  rep << "writes " << writes << "\nreads " << reads << "\n";
+  rep.close();
+  ::_exit(0);
+}
+
+int concurrency_seconds() {
+  const char* v = std::getenv("APPLCTL_CONCURRENCY_SECONDS");
+  return v != nullptr && *v != '\0' ? std::max(1, std::atoi(v)) : 10;
+}
+
+}  // namespace
+
+TEST_CASE("eight processes of mixed writes and reads lose no update and never see a locked store",
+          "[cli][concurrency]") {
+  constexpr int kWorkers = 8;
+  constexpr int kImportsEach = 6;
+  const int seconds = concurrency_seconds();
+  Appliance a;
+  a.json({"init", "--hostname", "appl.example.com"});
+  std::vector<std::string> addresses;
+  for (int i = 0; i < kWorkers; ++i) addresses.push_back("192.0.2." + std::to_string(100 + i));
+  std::vector<std::string> add{"ip", "add"};
+  add.insert(add.end(), addresses.begin(), addresses.end());
+  a.json(add);
+  clitest::TempDir work;
+  std::vector<Worker> workers;
+  for (int i = 0; i < kWorkers; ++i) {
+    Worker w;
+    w.index = i;
+    w.report = work / ("report" + std::to_string(i));
+    for (int k = 0; k < kImportsEach; ++k) {
+      // A certificate of its own for each import (made by openssl, not applctl).
+      const fs::path key = work / ("k" + std::to_string(i) + "-" + std::to_string(k) + ".pem");
+      const fs::path cert = work / ("c" + std::to_string(i) + "-" + std::to_string(k) + ".pem");
+      Result r = clitest::openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                   "-keyout", key.string(), "-subj", "/CN=imp" + std::to_string(i) + "-" + std::to_string(k),
+                                   "-days", "30", "-addext", "basicConstraints=critical,CA:FALSE", "-out", cert.string()});
+      REQUIRE(r.code == 0);
+      w.imports.push_back(cert);
+      w.imports.push_back(key);
+    }
+    workers.push_back(w);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(seconds);
+  std::vector<pid_t> pids;
+  for (const auto& w : workers) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) run_worker(w, a.store.string(), deadline);
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  std::set<std::string> expected{"factory-default"};
+  std::map<std::string, std::string> expected_ips;
+  int writes = 0, reads = 0, failures = 0;
+  for (const auto& w : workers) {
+    std::istringstream rep(clitest::slurp(w.report));
+    int wr = 0, rd = 0;
+    for (std::string line; std::getline(rep, line);) {
+      std::istringstream f(line);
+      std::string kind;
+      f >> kind;
+      if (kind == "cert") {
+        std::string n;
+        f >> n;
+        expected.insert(n);
+      } else if (kind == "ip") {
+        std::string addr, cert;
+        f >> addr >> cert;
+        expected_ips[addr] = cert;
+      } else if (kind == "writes") {
+        f >> wr;
+      } else if (kind == "reads") {
+        f >> rd;
+      } else {
+        ++failures;
+        INFO("worker " << w.index << ": " << line);
+        CHECK(kind != "fail");  // any failure: exit 5, "database is locked", anything
+      }
+    }
+    WARN("concurrency: worker " << w.index << ": " << wr << " writes, " << rd << " reads");
+    writes += wr;
+    reads += rd;
+    CHECK(wr > 0);
+  }
+  WARN("concurrency: " << kWorkers << " processes, " << elapsed << " s: " << writes << " writes and " << reads
+                       << " reads succeeded (" << (writes + reads) / elapsed << " commands/s), " << failures << " failures");
+  CHECK(failures == 0);
+  // Lost-update check: every write that succeeded is in the store, and nothing else is.
+  std::set<std::string> names;
+  for (const auto& c : a.json({"cert", "list"})) names.insert(c["friendly_name"].get<std::string>());
+  CHECK(names == expected);
+  for (const auto& ip : a.json({"ip", "list"})) {
+    const std::string addr = ip["address"];
+    const std::string cert = ip["certificate"].is_null() ? "-" : ip["certificate"].get<std::string>();
+    INFO(addr);
+    CHECK((expected_ips[addr] == cert || (expected_ips[addr] == "-" && cert == "factory-default")));
+  }
+  CHECK(sql(a, "SELECT count(*) FROM audit_log") == std::to_string(2 + writes));  // init, ip add, each write
+  CHECK(a.run({"doctor"}).code == 0);
 }
