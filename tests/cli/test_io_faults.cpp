@@ -53,8 +53,10 @@ void fill(const fs::path& file) {
   ::close(fd);
 }
 
-// A store with the factory default, two certificates and an address, at `store`.
-void populate(const Appliance& a) {
+// A store with the factory default, two certificates and an address, at a.store; the import
+// passphrase of Inputs in IO_PASS.
+void populate(Appliance& a) {
+  a.env["IO_PASS"] = "io pass";
   a.json({"init", "--hostname", "appl.example.com"});
   a.json({"cert", "self-signed", "--name", "web", "--key", "ec:P-256", "--cn", "web.example.com"});
   a.json({"ip", "add", "192.0.2.10"});
@@ -112,7 +114,6 @@ TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, noth
   Inputs in;
   Appliance a;
   a.store = t.dir / "store";
-  a.env["IO_PASS"] = "io pass";
   populate(a);
   const std::string before = dump(a);
   fill(t.dir / "filler");
@@ -141,7 +142,6 @@ TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, noth
 TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearly, nothing changes", "[cli][iofault]") {
   Inputs in;
   Appliance a;
-  a.env["IO_PASS"] = "io pass";
   populate(a);
   const std::string before = dump(a);
   TempDir scratch;
@@ -169,7 +169,6 @@ TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing cha
   Inputs in;
   Appliance a;
   a.store = t.dir / "store";
-  a.env["IO_PASS"] = "io pass";
   populate(a);
   const std::string before = dump(a);
   const auto list = a.json({"cert", "list"});

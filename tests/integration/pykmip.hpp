@@ -159,4 +159,17 @@ inline std::string hex_of(const std::string& s) {
   return out;
 }
 
+// What the read commands show of a store (cert list, ip list, csr list), to compare a store
+// before and after a command that must leave it as it was (encrypted or not).
+inline std::string store_view(const clitest::Appliance& a) {
+  std::string out;
+  for (auto args : std::vector<std::vector<std::string>>{{"cert", "list"}, {"ip", "list"}, {"csr", "list"}}) {
+    clitest::Result r = a.run(args);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    out += r.out;
+  }
+  return out;
+}
+
 }  // namespace kmiptest

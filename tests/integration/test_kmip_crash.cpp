@@ -33,16 +33,7 @@ struct KmipStore : Appliance {
     REQUIRE(run({"ip", "add", "192.0.2.1"}).code == 0);
     REQUIRE(run({"ip", "assign", "web", "192.0.2.1"}).code == 0);
   }
-  std::string view() const {
-    std::string out;
-    for (auto args : std::vector<std::vector<std::string>>{{"cert", "list"}, {"ip", "list"}, {"csr", "list"}}) {
-      Result r = run(args);
-      INFO(r.err);
-      REQUIRE(r.code == 0);
-      out += r.out;
-    }
-    return out;
-  }
+  std::string view() const { return kmiptest::store_view(*this); }
   bool encrypted() const { return json({"kmip", "status"})["encrypted"] == true; }
 };
 
