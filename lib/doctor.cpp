@@ -249,13 +249,10 @@ DoctorCheck check_default(const Store& store, const std::vector<StoredCert>& cer
   if (!certs.empty() && !def && f.empty()) f.add("the store has certificates but no default certificate");
   if (def && cert_ids.count(*def) == 0) f.add(fmt::format("the default certificate {} is not in the store", *def));
   if (factory && cert_ids.count(*factory) == 0) f.add(fmt::format("the factory default certificate {} is not in the store", *factory));
-  if (def) {
-    auto it = std::find_if(certs.begin(), certs.end(), [&](const StoredCert& c) { return c.id == *def; });
-    if (it != certs.end() && !it->key_id) f.add(fmt::format("the default {} has no private key", cert_label(*it)));
-  }
   std::string ok = "no certificates, no default";
   if (def) {
     auto it = std::find_if(certs.begin(), certs.end(), [&](const StoredCert& c) { return c.id == *def; });
+    if (it != certs.end() && !it->key_id) f.add(fmt::format("the default {} has no private key", cert_label(*it)));
     ok = fmt::format("one default: '{}'", it != certs.end() ? it->name : std::string());
   }
   return verdict("default-certificate", f, ok);
