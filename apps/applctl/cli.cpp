@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -131,7 +132,7 @@ void Context::emit_json_array(std::size_t count, const std::function<nlohmann::j
   std::cout.flush();
 }
 
-CommandLine::CommandLine(const std::function<bool(const Verb&)>& build) {
+CommandLine::CommandLine(const std::function<bool(const Verb&)>& build, const std::function<bool(const Group&)>& list) {
   app.set_version_flag("--version", std::string("applctl ") + APPLCTL_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -145,15 +146,17 @@ CommandLine::CommandLine(const std::function<bool(const Verb&)>& build) {
       "  6 bad input, 7 remote service failed, 10 cert check: expiring, 11 cert renew: nothing due\n"
       "See applctl(1) and applctl-<group>(1).");
 
-  std::map<std::string, CLI::App*> group_apps;
+  std::map<std::string, CLI::App*, std::less<>> group_apps;  // the groups whose verbs are listed
   for (const auto& grp : groups()) {
     CLI::App* sub = app.add_subcommand(grp.name, grp.summary);
     sub->require_subcommand(1);
     sub->fallthrough();
-    group_apps[grp.name] = sub;
+    if (list(grp)) group_apps[grp.name] = sub;
   }
   for (const auto& v : verbs()) {
-    CLI::App* parent = *v.group ? group_apps.at(v.group) : &app;
+    auto listed = group_apps.find(std::string_view(v.group));
+    if (*v.group && listed == group_apps.end()) continue;
+    CLI::App* parent = *v.group ? listed->second : &app;
     CLI::App* sub = parent->add_subcommand(v.name, v.summary);
     sub->fallthrough();
     if (!build(v)) continue;
@@ -169,7 +172,10 @@ CommandLine::CommandLine(const std::function<bool(const Verb&)>& build) {
 
 int run(int argc, char** argv) {
   const bool json_early = argv_has_json(argc, argv);
-  CommandLine cl([argc, argv](const Verb& v) { return named(v, argc, argv); });
+  // Building a CLI11 subcommand costs about as much as a small verb's work, so the tree leaves
+  // out the verbs of the groups argv does not name.
+  CommandLine cl([argc, argv](const Verb& v) { return named(v, argc, argv); },
+                 [argc, argv](const Group& grp) { return std::find(argv + 1, argv + argc, std::string_view(grp.name)) != argv + argc; });
   CLI::App& app = cl.app;
   const Globals& g = cl.globals;
 

@@ -87,9 +87,11 @@ const std::vector<Verb>& verbs();
 // The command table as a CLI11 tree: the global options, a subcommand per group and per verb.
 // Every command is a new process, so only the verbs `build` accepts get their options and runner
 // (`run` builds the verbs argv names, `completion` all of them); the others have their summary.
+// A group's verbs are in the tree when `list` accepts the group (`run`: the groups argv names, so
+// the help and the errors of a group still list all its verbs); the top-level verbs always are.
 class CommandLine {
  public:
-  explicit CommandLine(const std::function<bool(const Verb&)>& build);
+  CommandLine(const std::function<bool(const Verb&)>& build, const std::function<bool(const Group&)>& list);
   Globals globals;
   CLI::App app{"applctl: the certificate lifecycle of a network appliance, from a shell", "applctl"};
   Runner chosen;  // set by parsing: the runner of the verb argv names, and its store access

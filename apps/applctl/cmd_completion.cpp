@@ -201,7 +201,7 @@ void setup_completion(CLI::App& app, Runner& run) {
   auto shell = std::make_shared<std::string>();
   app.add_option("SHELL", *shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
   run = [shell](Context& ctx) {
-    CommandLine all([](const Verb&) { return true; });
+    CommandLine all([](const Verb&) { return true; }, [](const Group&) { return true; });
     std::vector<CommandNode> nodes;
     walk_tree(all.app, "", nodes);
     const std::string script = *shell == "bash" ? bash_script(nodes) : zsh_script(nodes);
