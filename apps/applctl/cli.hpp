@@ -48,8 +48,9 @@ class Context {
   // text is only a confirmation).
   void emit(const nlohmann::json& doc, const std::string& human, bool confirmation = false) const;
   // --json output of a long list, written element by element: the text of one document, without
-  // a document of the whole list in memory.
-  void emit_json_array(std::size_t count, const std::function<nlohmann::json(std::size_t)>& element) const;
+  // a document of the whole list in memory. `append(out, i, indent)` appends element i's text,
+  // its lines after the first indented by `indent` spaces.
+  void emit_json_array(std::size_t count, const std::function<void(std::string&, std::size_t, int)>& append) const;
   // The same for output that is costly to build (a list of thousands of certificates): only the
   // form that is printed is built.
   template <typename MakeDoc, typename MakeHuman>

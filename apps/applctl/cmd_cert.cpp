@@ -25,7 +25,7 @@ void setup_cert_list(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
     auto list = list_certificates(ctx.store());
     if (ctx.globals.json)
-      ctx.emit_json_array(list.size(), [&](std::size_t i) { return to_json(list[i]); });
+      ctx.emit_json_array(list.size(), [&](std::string& out, std::size_t i, int indent) { append_json(out, list[i], indent); });
     else
       ctx.emit(nlohmann::json(), list.empty() ? "no certificates\n" : cert_table(list));
     return 0;

@@ -1,6 +1,7 @@
 #include "render.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -78,7 +79,178 @@ nlohmann::json renewal_json(const CertSummary& c) {
   return j;
 }
 
+// The text writer of append_json: strings escaped as nlohmann's dump escapes them (ensure_ascii
+// off), except that a byte that is not UTF-8 becomes U+FFFD where dump would throw.
+class JsonText {
+ public:
+  JsonText(std::string& out, int indent) : out_(out), indent_(indent) {}
+
+  void open(char bracket) {
+    out_ += bracket;
+    first_ = true;
+    indent_ += 2;
+  }
+  void close(char bracket) {
+    indent_ -= 2;
+    if (!first_) newline();  // an empty [] or {} stays on its line
+    out_ += bracket;
+    first_ = false;
+  }
+  void key(std::string_view k) {
+    item();
+    string(k);
+    out_ += ": ";
+  }
+  void item() {
+    if (!first_) out_ += ',';
+    newline();
+    first_ = false;
+  }
+  void string(std::string_view s) {
+    out_ += '"';
+    std::size_t plain = 0;  // s[plain, i) is copied as it is
+    for (std::size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++i;
+        continue;
+      }
+      if (c >= 0x80) {
+        if (const std::size_t n = utf8_length(s.substr(i)); n != 0) {
+          i += n;
+          continue;
+        }
+      }
+      out_.append(s.substr(plain, i - plain));
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default: out_ += c < 0x20 ? fmt::format("\\u{:04x}", c) : "\xef\xbf\xbd";  // a control character; not UTF-8
+      }
+      plain = ++i;
+    }
+    out_.append(s.substr(plain));
+    out_ += '"';
+  }
+  void string_or_null(const std::optional<std::string>& s) {
+    if (s)
+      string(*s);
+    else
+      out_ += "null";
+  }
+  void boolean(bool b) { out_ += b ? "true" : "false"; }
+  void strings(const std::vector<std::string>& v) {
+    open('[');
+    for (const auto& s : v) {
+      item();
+      string(s);
+    }
+    close(']');
+  }
+
+ private:
+  void newline() {
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(indent_), ' ');
+  }
+  // The length of the UTF-8 sequence s starts with (shortest form, no surrogates), or 0.
+  static std::size_t utf8_length(std::string_view s) {
+    const auto b = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    const auto cont = [&](std::size_t i) { return (b(i) & 0xC0) == 0x80; };
+    const unsigned c = b(0);
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+      const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      return b(1) >= lo && b(1) <= hi && cont(2) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+      const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      return b(1) >= lo && b(1) <= hi && cont(2) && cont(3) ? 4 : 0;
+    }
+    return 0;
+  }
+
+  std::string& out_;
+  int indent_;
+  bool first_ = true;
+};
+
+std::optional<std::string> time_text(const std::optional<UnixTime>& t) {
+  return t ? std::optional<std::string>(format_rfc3339(*t)) : std::nullopt;
+}
+
+// The renewal method as renewal_json gives it.
+std::optional<std::string> renewal_method(const CertSummary& c) {
+  if (c.renewal && !c.renewal->method.empty()) return c.renewal->method;
+  if (c.renewal_due) return c.row.self_signed ? "self-signed" : "ca-request";
+  return std::nullopt;
+}
+
 }  // namespace
+
+void append_json(std::string& out, const CertSummary& c, int indent) {
+  const CertRow& r = c.row;
+  JsonText j(out, indent);
+  // The members in nlohmann's (sorted) order.
+  j.open('{');
+  j.key("alt_names");
+  j.strings(r.alt_names);
+  j.key("default");
+  j.boolean(c.is_default);
+  j.key("factory_default");
+  j.boolean(c.factory_default);
+  j.key("fingerprint_sha256");
+  j.string(r.fingerprint_sha256);
+  j.key("friendly_name");
+  j.string(r.friendly_name);
+  j.key("ips");
+  j.strings(c.ips);
+  j.key("issued_by");
+  j.string(r.issued_by);
+  j.key("issued_to");
+  j.string(r.issued_to);
+  j.key("not_after");
+  j.string(format_rfc3339(r.not_after));
+  j.key("not_before");
+  j.string(format_rfc3339(r.not_before));
+  j.key("private_key");
+  j.boolean(c.has_key);
+  j.key("renewal");
+  j.open('{');
+  j.key("due");
+  j.string_or_null(time_text(c.renewal_due));
+  j.key("last_attempt");
+  j.string_or_null(time_text(c.renewal ? c.renewal->last_attempt : std::nullopt));
+  j.key("last_error");
+  j.string_or_null(c.renewal && c.renewal->failed() ? std::optional<std::string>(c.renewal->last_error) : std::nullopt);
+  j.key("last_success");
+  j.string_or_null(time_text(c.renewal ? c.renewal->last_success : std::nullopt));
+  j.key("method");
+  j.string_or_null(renewal_method(c));
+  j.close('}');
+  j.key("role");
+  j.string(role_name(r.role));
+  j.key("source");
+  j.string(r.source);
+  j.key("warnings");
+  j.open('[');
+  for (const auto& w : c.warnings) {
+    j.item();
+    j.open('{');
+    j.key("code");
+    j.string(w.code);
+    j.key("message");
+    j.string(w.message);
+    j.close('}');
+  }
+  j.close(']');
+  j.close('}');
+}
 
 nlohmann::json to_json(const CertSummary& c) {
   const CertRow& r = c.row;

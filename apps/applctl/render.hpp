@@ -39,6 +39,10 @@ nlohmann::json to_json(const CertSummary& c);
 nlohmann::json to_json(const CertDetails& d);
 nlohmann::json to_json(const RequestRow& r);
 nlohmann::json to_json(const std::vector<CertSummary>& list);
+// The text of to_json(c).dump(2) with every line after the first indented by `indent` spaces,
+// appended to out: `--json cert list` writes thousands of these without building a document of
+// each (the CLI tests check it against nlohmann's own text).
+void append_json(std::string& out, const CertSummary& c, int indent);
 
 std::string cert_table(const std::vector<CertSummary>& list);
 std::string cert_block(const CertSummary& c);

@@ -332,6 +332,41 @@ TEST_CASE("cert list flags what is wrong with each certificate", "[cli][cert]") 
   }
 }
 
+TEST_CASE("cert list --json is the text nlohmann writes and each entry is what cert show says", "[cli][cert]") {
+  // cert list writes its JSON text itself (render.cpp, append_json): nlohmann's dump(2) of the
+  // parsed document is the reference for the text, and cert show, built with nlohmann from the
+  // same summary, for the members.
+  Appliance a;
+  a.json({"init", "--hostname", "appl.example.com"});
+  self_signed(a, "we\"ird\\name", {"--key", "ec:P-256", "--cn", "appl.example.com", "--san", "10.0.0.1"});
+  self_signed(a, "ünï€😀", {"--key", "rsa:2048", "--cn", "My \"Appliance\" ü", "--days", "10"});
+  self_signed(a, "wild", {"--key", "ec:P-256", "--cn", "*.example.com", "--san", "a.example.com", "--san", "::1"});
+  REQUIRE(a.run({"ip", "add", "10.1.1.1"}).code == 0);
+  REQUIRE(a.run({"ip", "add", "10.1.1.2"}).code == 0);
+  REQUIRE(a.run({"ip", "assign", "ünï€😀", "10.1.1.1", "10.1.1.2"}).code == 0);
+
+  Result r = a.run({"--json", "cert", "list"});
+  REQUIRE(r.code == 0);
+  const Json list = r.json();
+  REQUIRE(list.size() == 4);
+  CHECK(r.out == list.dump(2) + "\n");
+  CHECK(find_cert(list, "ünï€😀")["ips"] == Json{"10.1.1.1", "10.1.1.2"});
+  CHECK(find_cert(list, "ünï€😀")["issued_to"] == "My \"Appliance\" ü");
+  for (const auto& c : list) {
+    Json shown = a.json({"cert", "show", c["fingerprint_sha256"]});
+    for (const char* only_in_show : {"subject", "issuer", "serial", "signature_algorithm", "public_key", "chain"}) {
+      CHECK(shown.contains(only_in_show));
+      shown.erase(only_in_show);
+    }
+    CHECK(shown == c);
+  }
+  // An empty store: an empty array.
+  Appliance empty;
+  Result none = empty.run({"--json", "cert", "list"});
+  CHECK(none.code == 0);
+  CHECK(none.out == "[]\n");
+}
+
 TEST_CASE("cert show prints the certificate's details as openssl reads them", "[cli][cert]") {
   Appliance a;
   self_signed(a, "web", {"--key", "ec:P-384", "--org", "Acme", "--country", "DE", "--cn", "www.example.com"});
