@@ -77,6 +77,7 @@ Bytes sign_self_signed(const PrivateKey& key, const X509_NAME* name, const X509_
   ossl::check_ptr(X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &start), "X509_time_adj_ex(notBefore)");
   ossl::check_ptr(X509_time_adj_ex(X509_getm_notAfter(x), 0, seconds, &start), "X509_time_adj_ex(notAfter)");
   ossl::check(X509_set_pubkey(x, key.get()), "X509_set_pubkey");
+  key.remember_spki(X509_get_X509_PUBKEY(x));
 
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
@@ -128,6 +129,7 @@ NewCsr build_csr(const PrivateKey& key, const Subject& subject, const std::vecto
   auto name = make_name(subject);
   ossl::check(X509_REQ_set_subject_name(req.get(), name.get()), "X509_REQ_set_subject_name");
   ossl::check(X509_REQ_set_pubkey(req.get(), key.get()), "X509_REQ_set_pubkey");
+  key.remember_spki(X509_REQ_get_X509_PUBKEY(req.get()));
   if (!sans.empty()) {
     auto free_exts = [](STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); };
     std::unique_ptr<STACK_OF(X509_EXTENSION), decltype(free_exts)> exts(
@@ -156,6 +158,7 @@ NewCsr build_renewal_csr(const PrivateKey& key, BytesView old_der) {
   ossl::check(X509_REQ_set_version(req.get(), X509_REQ_VERSION_1), "X509_REQ_set_version");
   ossl::check(X509_REQ_set_subject_name(req.get(), X509_get_subject_name(old.get())), "X509_REQ_set_subject_name");
   ossl::check(X509_REQ_set_pubkey(req.get(), key.get()), "X509_REQ_set_pubkey");
+  key.remember_spki(X509_REQ_get_X509_PUBKEY(req.get()));
   std::vector<std::string> alt_names;
   if (const X509_EXTENSION* san = san_extension(old.get())) {
     auto free_exts = [](STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); };

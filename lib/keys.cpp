@@ -133,8 +133,16 @@ std::string PrivateKey::spki_sha256() const {
   return *spki_sha256_;
 }
 
+void PrivateKey::remember_spki(const X509_PUBKEY* encoded_from_this_key) const {
+  spki_sha256_ = std::make_shared<const std::string>(applctl::spki_sha256(encoded_from_this_key));
+}
+
 KeyInfo PrivateKey::info() const { return key_info(pkey_.get()); }
 
 std::string spki_sha256(EVP_PKEY* pkey) { return sha256_hex(ossl::to_der(pkey, i2d_PUBKEY, "i2d_PUBKEY")); }
+
+std::string spki_sha256(const X509_PUBKEY* spki) {
+  return sha256_hex(ossl::to_der(spki, i2d_X509_PUBKEY, "i2d_X509_PUBKEY"));
+}
 
 }  // namespace applctl

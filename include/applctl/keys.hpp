@@ -46,6 +46,9 @@ class PrivateKey {
   Bytes pkcs8_der() const;
   Bytes spki_der() const;           // SubjectPublicKeyInfo DER
   std::string spki_sha256() const;  // what links certificates and requests to their key
+  // Sets spki_sha256() from the SubjectPublicKeyInfo X509_set_pubkey or X509_REQ_set_pubkey just
+  // encoded from this key, so the key is not encoded a second time.
+  void remember_spki(const X509_PUBKEY* encoded_from_this_key) const;
   KeyInfo info() const;
   EVP_PKEY* get() const { return pkey_.get(); }
 
@@ -59,5 +62,8 @@ class PrivateKey {
 
 // SHA-256 of the DER SubjectPublicKeyInfo of any public key.
 std::string spki_sha256(EVP_PKEY* pkey);
+// The same of a SubjectPublicKeyInfo as it is, without encoding a key: equal to the above only
+// for one OpenSSL encoded (X509_set_pubkey); a certificate's own may be encoded differently.
+std::string spki_sha256(const X509_PUBKEY* spki);
 
 }  // namespace applctl
