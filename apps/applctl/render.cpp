@@ -64,15 +64,20 @@ nlohmann::json time_or_null(const std::optional<UnixTime>& t) {
   return t ? nlohmann::json(format_rfc3339(*t)) : nlohmann::json(nullptr);
 }
 
+// How cert renew would renew it: the stored method (acme), else from the certificate itself.
+std::optional<std::string> renewal_method(const CertSummary& c) {
+  if (c.renewal && !c.renewal->method.empty()) return c.renewal->method;
+  if (c.renewal_due) return c.row.self_signed ? "self-signed" : "ca-request";
+  return std::nullopt;
+}
+
 // Renewal state: when it is due, how it is renewed, how the last attempt went. Built member by
 // member: `cert list` makes one per certificate, and an initializer list copies every value.
 nlohmann::json renewal_json(const CertSummary& c) {
   nlohmann::json j(nlohmann::json::value_t::object);
   j["due"] = time_or_null(c.renewal_due);
-  // How cert renew would renew it: the stored method (acme), else from the certificate itself.
-  j["method"] = c.renewal && !c.renewal->method.empty() ? nlohmann::json(c.renewal->method)
-                : c.renewal_due                        ? nlohmann::json(c.row.self_signed ? "self-signed" : "ca-request")
-                                                       : nlohmann::json(nullptr);
+  const auto method = renewal_method(c);
+  j["method"] = method ? nlohmann::json(*method) : nlohmann::json(nullptr);
   j["last_attempt"] = time_or_null(c.renewal ? c.renewal->last_attempt : std::nullopt);
   j["last_success"] = time_or_null(c.renewal ? c.renewal->last_success : std::nullopt);
   j["last_error"] = c.renewal && c.renewal->failed() ? nlohmann::json(c.renewal->last_error) : nlohmann::json(nullptr);
@@ -182,13 +187,6 @@ class JsonText {
 
 std::optional<std::string> time_text(const std::optional<UnixTime>& t) {
   return t ? std::optional<std::string>(format_rfc3339(*t)) : std::nullopt;
-}
-
-// The renewal method as renewal_json gives it.
-std::optional<std::string> renewal_method(const CertSummary& c) {
-  if (c.renewal && !c.renewal->method.empty()) return c.renewal->method;
-  if (c.renewal_due) return c.row.self_signed ? "self-signed" : "ca-request";
-  return std::nullopt;
 }
 
 }  // namespace
