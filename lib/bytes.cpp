@@ -96,30 +96,67 @@ Bytes read_file(const std::string& path, std::size_t limit) {
   return read_stream(in, path, limit);
 }
 
-void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite) {
+namespace {
+
+// Writes all of data to fd; false with errno set on failure.
+bool write_all(int fd, BytesView data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& given, BytesView data, unsigned mode, bool overwrite) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!overwrite && fs::exists(path, ec))
-    fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
+  struct stat st{};
+  if (::stat(given.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    // A device, a FIFO or a socket (/dev/null, /dev/stdout into a pipe) is written into as it
+    // is, as the openssl CLI does: a rename would replace it with a regular file.
+    int fd = ::open(given.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || !write_all(fd, data)) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(err)));
+    }
+    ::close(fd);
+    return;
+  }
+  if (!overwrite && fs::exists(given, ec))
+    fail(ErrorKind::Refused, fmt::format("'{}' already exists", given), "pass --force to overwrite it");
+  // A symbolic link stays a link: the file it names is written (created when it does not exist).
+  std::string path = given;
+  if (fs::is_symlink(fs::symlink_status(given, ec))) {
+    fs::path named = fs::canonical(given, ec);
+    if (ec) {
+      ec.clear();
+      fs::path link = fs::read_symlink(given, ec);
+      if (ec) fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, ec.message()));
+      named = link.is_absolute() ? link : fs::path(given).parent_path() / link;
+    }
+    path = named.string();
+  }
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   unsigned char rnd[6];
   RAND_bytes(rnd, sizeof rnd);
   fs::path tmp = dir / fmt::format(".{}.{}.tmp", target.filename().string(), hex(rnd));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
-  if (fd < 0) fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  if (fd < 0) fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(errno)));
   ::fchmod(fd, static_cast<mode_t>(mode));  // exact mode, whatever the umask
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-    }
-    off += static_cast<std::size_t>(n);
+  if (!write_all(fd, data)) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(err)));
   }
   // Replacing a file (a renewal over the old certificate) or writing a key is flushed to disk
   // first, so a power cut never leaves an empty file where a good one was. A new public file
@@ -128,7 +165,7 @@ void write_file_atomic(const std::string& path, BytesView data, unsigned mode, b
   if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(err)));
   }
   if (!overwrite) {
     // link(2) fails if the target appeared meanwhile, so a racing writer is never clobbered.
@@ -136,14 +173,14 @@ void write_file_atomic(const std::string& path, BytesView data, unsigned mode, b
       int err = errno;
       ::unlink(tmp.c_str());
       if (err == EEXIST)
-        fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
-      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+        fail(ErrorKind::Refused, fmt::format("'{}' already exists", given), "pass --force to overwrite it");
+      fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(err)));
     }
     ::unlink(tmp.c_str());
   } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    fail(ErrorKind::Failed, fmt::format("cannot write '{}': {}", given, std::strerror(err)));
   }
 }
 

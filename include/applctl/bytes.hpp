@@ -31,7 +31,9 @@ Bytes read_stream(std::istream& in, const std::string& name, std::size_t limit =
 // Writes through a temporary file in the same directory and rename(2); mode applies to the new
 // file from its creation (so a key is never readable by others, not even for an instant).
 // Refuses (Refused) to replace an existing file unless overwrite is true. The data is fsync'ed
-// before the rename when it replaces a file (overwrite) or is private (mode 0600).
+// before the rename when it replaces a file (overwrite) or is private (mode 0600). A symbolic
+// link stays a link (the file it names is written); a device, FIFO or socket (/dev/null,
+// /dev/stdout into a pipe) is written into directly, with or without overwrite.
 void write_file_atomic(const std::string& path, BytesView data, unsigned mode, bool overwrite);
 
 }  // namespace applctl
