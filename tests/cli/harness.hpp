@@ -26,6 +26,20 @@ namespace clitest {
 
 namespace fs = std::filesystem;
 
+// Whether the tests run against an ASan+UBSan build (APPLCTL_SANITIZE, tests/CMakeLists.txt),
+// where every applctl process runs several times slower. The few tests that loop over many
+// processes or run for a time budget take the smaller count there, through full_or_sanitized();
+// the release run checks with the full counts. Explicit environment overrides win over both.
+#ifdef APPLCTL_TESTS_SANITIZED
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+template <typename T>
+constexpr T full_or_sanitized(T full, T sanitized) {
+  return kSanitized ? sanitized : full;
+}
+
 struct Result {
   int code = -1;
   std::string out;

@@ -2,7 +2,8 @@
 // opens, passes PRAGMA integrity_check (the sqlite3 CLI) and `applctl doctor`, and holds either
 // the state before the command or the state the same command leaves when it runs to completion
 // (on a copy) - never a mix. The number of kills: APPLCTL_KILL_RUNS (default 300, cut short by a
-// time budget of ~35 s so the suite stays fast, also under ASan); scripts/killtest runs more.
+// time budget of ~35 s so the suite stays fast; 15 s under the sanitizers, where a kill and its
+// checks take about a second: some 10 kills, each command at least once); scripts/killtest runs more.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -214,7 +215,8 @@ TEST_CASE("commands killed at random moments leave the old or the new state, nev
   };
   const int runs = kill_runs();
   const bool budgeted = std::getenv("APPLCTL_KILL_RUNS") == nullptr;
-  const double budget_s = 35;  // for all commands together, when the number of runs is the default
+  // For all commands together, when the number of runs is the default.
+  const double budget_s = clitest::full_or_sanitized(35.0, 15.0);
   const auto started = Clock::now();
   std::mt19937 rng(std::random_device{}());
   std::map<std::string, Outcomes> outcomes;
@@ -255,5 +257,6 @@ TEST_CASE("commands killed at random moments leave the old or the new state, nev
   WARN("kill test: " << total << " kills in " << std::chrono::duration<double>(Clock::now() - started).count() << " s, "
                      << failures << " failures");
   CHECK(failures == 0);
-  CHECK(total >= std::min(runs, 25));
+  // The budget must not cut the runs too short: 25 kills (5 per command), under the sanitizers 5.
+  CHECK(total >= std::min(runs, clitest::full_or_sanitized(25, 5)));
 }

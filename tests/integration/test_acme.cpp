@@ -97,13 +97,17 @@ TEST_CASE("acme account registers with pebble, then finds the same account with 
   CHECK(other["kid"] != kid);
 }
 
-TEST_CASE("acme account: 40 registrations and 120 look-ups through pebble's default badNonce rejection",
+TEST_CASE("acme account: registrations and look-ups in many stores through pebble's default badNonce rejection",
           "[integration][acme]") {
-  // pebble 2.4 rejects 5% of good nonces: 160 signed requests (40 newAccount, 120
-  // onlyReturnExisting) meet about 8 rejections, which the retry with the error's nonce must
-  // carry; the chance of meeting none is 0.03%.
+  // One registration and three look-ups per store. pebble 2.4 rejects 5% of good nonces: in the
+  // release run 40 stores make 160 signed requests (40 newAccount, 120 onlyReturnExisting) that
+  // meet about 8 rejections, which the retry with the error's nonce must carry; the chance of
+  // meeting none is 0.03%, so a retry is required. Under the sanitizers (every process several
+  // times slower) 10 stores make 40 requests: with a 13% chance of meeting no rejection at all,
+  // retries are counted there but not required; every run must still succeed.
+  const int stores = clitest::full_or_sanitized(40, 10);
   int retries = 0;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < stores; ++i) {
     Appliance a;
     std::string kid;
     for (int round = 0; round < 4; ++round) {
@@ -119,8 +123,8 @@ TEST_CASE("acme account: 40 registrations and 120 look-ups through pebble's defa
       retries += retries_of(r);
     }
   }
-  INFO("badNonce retries: " << retries);
-  CHECK(retries > 0);
+  WARN("badNonce retries: " << retries << " in " << 4 * stores << " signed requests");
+  if constexpr (!clitest::kSanitized) CHECK(retries > 0);
 }
 
 TEST_CASE("acme account failures: no --accept-tos, bad email, and nothing is saved", "[integration][acme]") {
