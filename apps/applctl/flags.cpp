@@ -1,5 +1,6 @@
 // Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -9,6 +10,8 @@
 #include "applctl/provision.hpp"
 #include "applctl/secret_env.hpp"
 #include "cli.hpp"
+
+#include <sys/stat.h>
 
 namespace applctl::cli {
 
@@ -41,7 +44,10 @@ void add_passphrase_flags(CLI::App& app, SecretSource& src) {
 }
 
 void refuse_existing(const std::string& path, bool force) {
-  if (!path.empty() && !force && ::access(path.c_str(), F_OK) == 0)
+  struct stat st{};
+  if (path.empty() || force || ::stat(path.c_str(), &st) != 0) return;
+  // A device or a pipe (-o /dev/stdout) is written into, nothing is overwritten (write_file_atomic).
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
     fail(ErrorKind::Refused, fmt::format("'{}' already exists", path), "pass --force to overwrite it");
 }
 
