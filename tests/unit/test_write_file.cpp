@@ -4,41 +4,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <string>
 
 #include "applctl/bytes.hpp"
 #include "applctl/error.hpp"
+#include "unit_pki.hpp"
 
 namespace fs = std::filesystem;
 using applctl::Bytes;
 using applctl::write_file_atomic;
+using unit_pki::TempDir;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "applctl-write-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const fs::path& p) { return unit_pki::read_text(p.string()); }
 
 Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
@@ -52,7 +33,7 @@ unsigned mode_of(const fs::path& p) {
 
 TEST_CASE("write_file_atomic creates with the mode, refuses an existing file and replaces it when told", "[bytes]") {
   TempDir d;
-  const fs::path f = d.path / "out.pem";
+  const fs::path f = d.path() / "out.pem";
   write_file_atomic(f.string(), bytes("one"), 0600, false);
   CHECK(slurp(f) == "one");
   CHECK(mode_of(f) == 0600);
@@ -66,14 +47,14 @@ TEST_CASE("write_file_atomic creates with the mode, refuses an existing file and
   write_file_atomic(f.string(), bytes("two"), 0644, true);
   CHECK(slurp(f) == "two");
   CHECK(mode_of(f) == 0644);
-  CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);  // no temporary file left
+  CHECK(std::distance(fs::directory_iterator(d.path()), fs::directory_iterator()) == 1);  // no temporary file left
 }
 
 TEST_CASE("write_file_atomic writes through a symbolic link and keeps the link", "[bytes]") {
   TempDir d;
-  fs::create_directory(d.path / "real");
-  const fs::path file = d.path / "real" / "cert.pem";
-  const fs::path link = d.path / "current.pem";
+  fs::create_directory(d.path() / "real");
+  const fs::path file = d.path() / "real" / "cert.pem";
+  const fs::path link = d.path() / "current.pem";
   write_file_atomic(file.string(), bytes("old"), 0644, false);
   fs::create_symlink("real/cert.pem", link);
   write_file_atomic(link.string(), bytes("new"), 0644, true);
@@ -82,18 +63,18 @@ TEST_CASE("write_file_atomic writes through a symbolic link and keeps the link",
   CHECK(slurp(file) == "new");
 
   // A link to a file that does not exist yet: the file is created, the link stays.
-  const fs::path dangling = d.path / "next.pem";
+  const fs::path dangling = d.path() / "next.pem";
   fs::create_symlink("real/next.pem", dangling);
   write_file_atomic(dangling.string(), bytes("next"), 0600, false);
   CHECK(fs::is_symlink(fs::symlink_status(dangling)));
-  CHECK(slurp(d.path / "real" / "next.pem") == "next");
-  CHECK(mode_of(d.path / "real" / "next.pem") == 0600);
+  CHECK(slurp(d.path() / "real" / "next.pem") == "next");
+  CHECK(mode_of(d.path() / "real" / "next.pem") == 0600);
 }
 
 TEST_CASE("write_file_atomic writes into a FIFO instead of replacing it", "[bytes]") {
   // /dev/null and /dev/stdout in a pipe are the same case; a FIFO of the test's own is safe to use.
   TempDir d;
-  const fs::path fifo = d.path / "pipe";
+  const fs::path fifo = d.path() / "pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   auto reader = std::async(std::launch::async, [&] { return slurp(fifo); });
   write_file_atomic(fifo.string(), bytes("through the pipe"), 0644, false);  // no --force needed
@@ -101,5 +82,5 @@ TEST_CASE("write_file_atomic writes into a FIFO instead of replacing it", "[byte
   struct stat st{};
   REQUIRE(::lstat(fifo.c_str(), &st) == 0);
   CHECK(S_ISFIFO(st.st_mode));
-  CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);
+  CHECK(std::distance(fs::directory_iterator(d.path()), fs::directory_iterator()) == 1);
 }
