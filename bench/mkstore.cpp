@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certificate.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/x509/certificate.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

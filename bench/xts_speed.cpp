@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "applctl/page_cipher.hpp"
+#include "applctl/store/page_cipher.hpp"
 
 namespace {
 

@@ -4,9 +4,9 @@
 // Invariants: a Retry-After wait is never negative, a renewal window never ends before it starts.
 #include <string>
 
-#include "applctl/acme.hpp"
-#include "applctl/acme_order.hpp"
-#include "applctl/error.hpp"
+#include "applctl/acme/acme.hpp"
+#include "applctl/acme/order.hpp"
+#include "applctl/base/error.hpp"
 #include "fuzz.hpp"
 
 namespace {

@@ -4,9 +4,9 @@
 // a certificate becomes due under it within its validity.
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/renew.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/services/renew.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

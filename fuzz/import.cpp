@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "applctl/codec.hpp"
-#include "applctl/error.hpp"
+#include "applctl/codec/codec.hpp"
+#include "applctl/base/error.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

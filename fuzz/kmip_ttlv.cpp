@@ -5,9 +5,9 @@
 // the header is the input's size) and dump() never fails on what it decoded.
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/kmip.hpp"
-#include "applctl/kmip_ttlv.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/kmip/kmip.hpp"
+#include "applctl/kmip/ttlv.hpp"
 #include "fuzz.hpp"
 
 namespace {

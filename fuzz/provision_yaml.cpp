@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/names.hpp"
-#include "applctl/provision.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/x509/names.hpp"
+#include "applctl/provision/provision.hpp"
 #include "fuzz.hpp"
 
 namespace {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "applctl/error.hpp"
-#include "applctl/names.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/x509/names.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

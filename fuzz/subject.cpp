@@ -5,8 +5,8 @@
 #include <cctype>
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/names.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/x509/names.hpp"
 #include "fuzz.hpp"
 
 namespace {

@@ -4,9 +4,9 @@
 // that parses back to the same second; a listen address prints and parses back to itself.
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/serve.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/serve/serve.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

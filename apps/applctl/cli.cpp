@@ -13,7 +13,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/error.hpp"
+#include "applctl/base/error.hpp"
 
 namespace applctl::cli {
 

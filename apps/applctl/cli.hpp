@@ -12,10 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "applctl/acme.hpp"
-#include "applctl/acme_order.hpp"
-#include "applctl/names.hpp"
-#include "applctl/store.hpp"
+#include "applctl/acme/acme.hpp"
+#include "applctl/acme/order.hpp"
+#include "applctl/x509/names.hpp"
+#include "applctl/store/store.hpp"
 
 namespace applctl::cli {
 

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/acme.hpp"
-#include "applctl/acme_order.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/acme/acme.hpp"
+#include "applctl/acme/order.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

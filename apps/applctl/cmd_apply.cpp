@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/provision.hpp"
+#include "applctl/provision/provision.hpp"
 #include "cli.hpp"
 
 namespace applctl::cli {

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/certs.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

@@ -2,10 +2,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/bundle.hpp"
-#include "applctl/chains.hpp"
-#include "applctl/import.hpp"
-#include "applctl/verify.hpp"
+#include "applctl/services/bundle.hpp"
+#include "applctl/services/chains.hpp"
+#include "applctl/services/import.hpp"
+#include "applctl/verify/verify.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

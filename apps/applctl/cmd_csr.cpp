@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/requests.hpp"
+#include "applctl/services/requests.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

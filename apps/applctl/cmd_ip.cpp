@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/ips.hpp"
-#include "applctl/sni.hpp"
+#include "applctl/services/ips.hpp"
+#include "applctl/services/sni.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

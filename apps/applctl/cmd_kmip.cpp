@@ -5,8 +5,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/kmip_service.hpp"
-#include "applctl/store_crypt.hpp"
+#include "applctl/services/kmip.hpp"
+#include "applctl/services/encryption.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -108,7 +108,7 @@ void setup_kmip_configure(CLI::App& app, Runner& run) {
 
 void setup_kmip_test(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
-    KmipTestResult t = test_kmip(ctx.store_dir());
+    KmipTestResult t = test_kmip(ctx.store_dir(), require_kmip_config(ctx.store_dir()));
     if (t.saved_version && *t.saved_version != t.version)
       spdlog::warn("kmip test: the settings use KMIP {}, the server now prefers {}: run applctl kmip configure again",
                    t.saved_version->str(), t.version.str());
@@ -125,7 +125,7 @@ void setup_kmip_create_key(CLI::App& app, Runner& run) {
   app.add_option("--name", spec->name, "Name attribute of the key");
   app.add_option("--bits", spec->bits, "AES key length: 128 or 256")->default_val(256)->check(CLI::IsMember({128, 256}));
   run = [spec](Context& ctx) {
-    std::string uid = create_kmip_key(ctx.store_dir(), *spec);
+    std::string uid = create_kmip_key(require_kmip_config(ctx.store_dir()), *spec);
     spdlog::info("kmip create-key: created and activated AES-{} key '{}'", spec->bits, uid);
     nlohmann::json doc = {{"unique_identifier", uid}, {"algorithm", "AES"}, {"length", spec->bits},
                           {"state", "active"},       {"name", or_null(spec->name)}};
@@ -147,7 +147,7 @@ void setup_kmip_get_key(CLI::App& app, Runner& run) {
         !confirm_on_tty(fmt::format("Print the secret key bytes of '{}' on this terminal?", *uid)))
       fail(ErrorKind::Refused, "the key bytes are not printed on a terminal without a confirmation",
            "redirect standard output to a file or a pipe, or answer y");
-    KmipKeyResult r = get_kmip_key(ctx.store_dir(), *uid, o->reveal);
+    KmipKeyResult r = get_kmip_key(require_kmip_config(ctx.store_dir()), *uid, o->reveal);
     const auto& a = r.attributes;
     nlohmann::json doc = {{"unique_identifier", a.unique_identifier},
                           {"object_type", a.object_type},
@@ -184,7 +184,7 @@ void setup_kmip_get_key(CLI::App& app, Runner& run) {
 void setup_kmip_destroy_key(CLI::App& app, Runner& run) {
   auto uid = add_uid(app);
   run = [uid](Context& ctx) {
-    KmipDestroyResult r = destroy_kmip_key(ctx.store_dir(), *uid);
+    KmipDestroyResult r = destroy_kmip_key(require_kmip_config(ctx.store_dir()), *uid);
     spdlog::info("kmip destroy-key: {}destroyed '{}'", r.revoked ? "revoked and " : "", *uid);
     ctx.emit({{"unique_identifier", *uid}, {"revoked", r.revoked}, {"destroyed", true}},
              fmt::format("destroyed key {}{}\n", *uid, r.revoked ? " (revoked first)" : ""), true);
@@ -196,7 +196,7 @@ void setup_kmip_locate(CLI::App& app, Runner& run) {
   auto name = std::make_shared<std::string>();
   app.add_option("--name", *name, "The Name attribute of the keys to find")->required();
   run = [name](Context& ctx) {
-    std::vector<std::string> uids = locate_kmip_keys(ctx.store_dir(), *name);
+    std::vector<std::string> uids = locate_kmip_keys(require_kmip_config(ctx.store_dir()), *name);
     std::string human;
     for (const auto& u : uids) human += u + "\n";
     ctx.emit({{"name", *name}, {"unique_identifiers", uids}}, human);
@@ -245,7 +245,7 @@ void setup_kmip_decrypt(CLI::App&, Runner& run) {
 
 void setup_kmip_status(CLI::App&, Runner& run) {
   run = [](Context& ctx) {
-    KmipStatus s = kmip_status(ctx.store_dir());
+    KmipStatus s = kmip_status(ctx.store_dir(), load_kmip_config(ctx.store_dir()));
     nlohmann::json doc = {{"configured", s.configured},
                           {"host", or_null(s.host)},
                           {"port", s.configured ? nlohmann::json(s.port) : nlohmann::json(nullptr)},

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/renew.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/services/renew.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -40,6 +40,18 @@ std::string renewed_line(const Renewed& r, bool dry_run) {
   return line;
 }
 
+// --hook-timeout: a duration of at least one second (30s, 5m); anything else is a usage error.
+std::chrono::seconds hook_timeout_flag(const std::string& text) {
+  std::int64_t seconds = 0;
+  try {
+    seconds = parse_duration(text);
+  } catch (const Error& e) {
+    fail(ErrorKind::Usage, fmt::format("--hook-timeout: {}", e.what()), "a duration such as 90s or 5m");
+  }
+  if (seconds < 1) fail(ErrorKind::Usage, fmt::format("--hook-timeout: '{}' is shorter than a second", text), "a duration such as 90s or 5m");
+  return std::chrono::seconds(seconds);
+}
+
 }  // namespace
 
 void setup_cert_renew(CLI::App& app, Runner& run) {
@@ -47,6 +59,7 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
     RenewRequest req;
     std::string before;
     std::string key;
+    std::string hook_timeout;
   };
   auto o = std::make_shared<Opts>();
   app.add_option("CERT", o->req.refs, "Certificates to renew: friendly names or fingerprint prefixes");
@@ -59,10 +72,14 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
   app.add_option("--deploy-hook", o->req.deploy_hook,
                  "Run with /bin/sh -c once per renewed certificate that changed (APPLCTL_CERT_NAME, "
                  "APPLCTL_CERT_FINGERPRINT, APPLCTL_STORE in its environment)");
+  app.add_option("--hook-timeout", o->hook_timeout,
+                 "Kill the deploy hook (its whole process group) when it runs longer than this duration "
+                 "(default 5m); the renewal stays and is reported as deploy-failed (exit 1)");
   app.add_flag("--dry-run", o->req.dry_run, "Print what would be renewed, change nothing");
   run = [o](Context& ctx) {
     if (!o->before.empty()) o->req.before = parse_renew_before(o->before);
     if (!o->key.empty()) o->req.key = KeySpec::parse(o->key);
+    if (!o->hook_timeout.empty()) o->req.hook_timeout = hook_timeout_flag(o->hook_timeout);
     // Certificates from an ACME server are renewed through the ACME client (and their
     // renewalInfo asked for): applctl runs applctl-acme in its place for a store that has any.
     std::unique_ptr<AcmeRenewer> acme;
@@ -89,7 +106,8 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
       if (!quiet) human += fmt::format("not due '{}' until {}\n", n.friendly_name, format_rfc3339(n.due));
     }
     for (const auto& f : r.failed) {
-      failed.push_back({{"friendly_name", f.friendly_name}, {"error", f.error}, {"exit_code", f.exit_code}});
+      failed.push_back(
+          {{"friendly_name", f.friendly_name}, {"error", f.error}, {"exit_code", f.exit_code}, {"code", f.code}});
       human += fmt::format("failed '{}': {}\n", f.friendly_name, f.error);
       std::cerr << "applctl: error: " << f.friendly_name << ": " << f.error << '\n';
     }

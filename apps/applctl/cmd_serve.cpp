@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/codec.hpp"
-#include "applctl/probe.hpp"
-#include "applctl/serve.hpp"
+#include "applctl/codec/codec.hpp"
+#include "applctl/verify/probe.hpp"
+#include "applctl/serve/serve.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

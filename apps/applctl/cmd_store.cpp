@@ -2,8 +2,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/appliance.hpp"
-#include "applctl/doctor.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/status.hpp"
+#include "applctl/services/doctor.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 

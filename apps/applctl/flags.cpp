@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "applctl/error.hpp"
-#include "applctl/provision.hpp"
-#include "applctl/secret_env.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/provision/provision.hpp"
+#include "applctl/base/secret_env.hpp"
 #include "cli.hpp"
 
 #include <sys/stat.h>

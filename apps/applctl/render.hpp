@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/requests.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/requests.hpp"
 
 namespace applctl::cli {
 

@@ -3,7 +3,10 @@
 // --rekey / --key, nothing due (exit 11, store unchanged), --before, --force, --dry-run, the deploy
 // hook, CA-signed renewal through a pending request and `cert import` of what openssl signed, a
 // failing renewal recorded while another renews, and --all on 10,000 certificates.
+#include <signal.h>
+
 #include <chrono>
+#include <thread>
 #include <set>
 
 #include "cli/test_pki.hpp"
@@ -250,10 +253,47 @@ TEST_CASE("cert renew --deploy-hook runs once per changed certificate with its n
   REQUIRE(f["renewed"].size() == 1);
   REQUIRE(f["failed"].size() == 1);
   CHECK(f["failed"][0]["friendly_name"] == "web");
-  CHECK(clitest::has(f["failed"][0]["error"], "exited with 3"));
-  CHECK(clitest::has(f["renewed"][0]["deploy_hook_error"], "exited with 3"));
+  CHECK(clitest::has(f["failed"][0]["error"], "exit status 3"));
+  CHECK(clitest::has(f["renewed"][0]["deploy_hook_error"], "exit status 3"));
   CHECK(cert_of(a, "web")["fingerprint_sha256"] == f["renewed"][0]["fingerprint_sha256"]);
   CHECK(f["renewed"][0]["fingerprint_sha256"] != fp);
+}
+
+TEST_CASE("cert renew --hook-timeout: a hung deploy hook is killed with its process group at the deadline",
+          "[integration][renew][hook]") {
+  Appliance a;
+  make_web(a);
+  const fs::path pidfile = a.dir / "child.pid";
+  // The hook starts a grandchild that would outlive a kill of the shell alone, then hangs; it
+  // also reads stdin, which must be /dev/null (a cron job's stdin never blocks it).
+  const std::string hook = "cat >/dev/null; sleep 300 & echo $! > " + pidfile.string() + "; wait";
+  const auto start = std::chrono::steady_clock::now();
+  Result r = a.run({"--json", "cert", "renew", "web", "--force", "--hook-timeout", "2s", "--deploy-hook", hook});
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < std::chrono::seconds(30));
+  CHECK(r.code == 1);
+  nlohmann::json j = r.json();
+  REQUIRE(j["renewed"].size() == 1);
+  REQUIRE(j["failed"].size() == 1);
+  CHECK(j["failed"][0]["code"] == "deploy-failed");
+  CHECK(clitest::has(j["failed"][0]["error"], "did not finish within 2s"));
+  // The new certificate stays in place.
+  CHECK(cert_of(a, "web")["fingerprint_sha256"] == j["renewed"][0]["fingerprint_sha256"]);
+  // The grandchild went with the group.
+  const std::string pid = clitest::slurp(pidfile);
+  REQUIRE(!pid.empty());
+  // Gone, or a zombie waiting for init to reap it.
+  auto alive = [&] {
+    if (::kill(std::stoi(pid), 0) != 0) return false;
+    const std::string stat = clitest::slurp(fs::path("/proc") / std::to_string(std::stoi(pid)) / "stat");
+    const auto paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+  };
+  for (int i = 0; i < 40 && alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(alive());
+
+  // A bad --hook-timeout is a usage error, before any work.
+  CHECK(a.run({"cert", "renew", "web", "--force", "--hook-timeout", "soon", "--deploy-hook", "true"}).code == 2);
 }
 
 TEST_CASE("cert renew of a CA-signed certificate: a request with its subject and SANs, the signed result replaces it",

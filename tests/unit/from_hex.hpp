@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "applctl/bytes.hpp"
+#include "applctl/base/bytes.hpp"
 
 namespace unit_hex {
 

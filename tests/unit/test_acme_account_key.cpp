@@ -3,7 +3,7 @@
 // and the problem, never quoting the file. The keys are made by the openssl CLI.
 #include <unistd.h>
 
-#include "applctl/acme.hpp"
+#include "applctl/acme/acme.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "applctl/acme_order.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/acme/order.hpp"
+#include "applctl/base/timeutil.hpp"
 #include "unit_pki.hpp"
 
 namespace {

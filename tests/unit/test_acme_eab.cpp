@@ -2,7 +2,7 @@
 // checked against the openssl CLI; the MAC key from the environment, never in an error.
 #include <fmt/format.h>
 
-#include "applctl/acme.hpp"
+#include "applctl/acme/acme.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "applctl/acme.hpp"
-#include "ossl.hpp"
+#include "applctl/acme/acme.hpp"
+#include "base/ossl.hpp"
 #include "unit_pki.hpp"
 
 namespace {

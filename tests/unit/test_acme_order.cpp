@@ -6,7 +6,7 @@
 
 #include <future>
 
-#include "applctl/acme_order.hpp"
+#include "applctl/acme/order.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -1,6 +1,6 @@
 // The order and authorization objects of RFC 8555 section 7.1.3 and 7.1.4 as pebble and Let's
 // Encrypt send them, read by the functions every request of acme_order.cpp goes through.
-#include "applctl/acme_order.hpp"
+#include "applctl/acme/order.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -1,6 +1,6 @@
 // How acme issue waits: Retry-After (delay-seconds and IMF-fixdate), the bounded back-off
 // between polls that never sleeps past the deadline, and the hint of a rate-limited answer.
-#include "applctl/acme_order.hpp"
+#include "applctl/acme/order.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // ACME problem documents (RFC 7807 / RFC 8555 section 6.7) and directories, as servers send them.
 #include <fmt/format.h>
 
-#include "applctl/acme.hpp"
+#include "applctl/acme/acme.hpp"
 #include "unit_pki.hpp"
 
 namespace {

@@ -3,7 +3,7 @@
 // failures and its cleanup, the dns-01 record value, and the identifiers an order is for.
 #include <sys/stat.h>
 
-#include "applctl/acme_order.hpp"
+#include "applctl/acme/order.hpp"
 #include "unit_pki.hpp"
 
 namespace {

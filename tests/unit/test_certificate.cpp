@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "applctl/certificate.hpp"
-#include "applctl/names.hpp"
+#include "applctl/x509/certificate.hpp"
+#include "applctl/x509/names.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

@@ -4,7 +4,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 
-#include "ossl.hpp"
+#include "base/ossl.hpp"
 #include "test_codec_pki.hpp"
 
 using namespace applctl;

@@ -18,9 +18,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "applctl/bytes.hpp"
-#include "applctl/codec.hpp"
-#include "applctl/error.hpp"
+#include "applctl/base/bytes.hpp"
+#include "applctl/codec/codec.hpp"
+#include "applctl/base/error.hpp"
 #include "unit_pki.hpp"
 
 namespace codec_test {

@@ -8,10 +8,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "applctl/page_cipher.hpp"
-#include "crypt_vfs.hpp"
+#include "applctl/store/page_cipher.hpp"
+#include "store/crypt_vfs.hpp"
 #include "from_hex.hpp"
-#include "sqlite.hpp"
+#include "store/sqlite.hpp"
 #include "unit_pki.hpp"
 
 using applctl::Bytes;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <string>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/doctor.hpp"
-#include "applctl/ips.hpp"
-#include "applctl/requests.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/doctor.hpp"
+#include "applctl/services/ips.hpp"
+#include "applctl/services/requests.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "applctl/keys.hpp"
+#include "applctl/x509/keys.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

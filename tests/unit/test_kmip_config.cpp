@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include "applctl/error.hpp"
-#include "applctl/kmip_config.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/kmip/config.hpp"
 
 namespace {
 

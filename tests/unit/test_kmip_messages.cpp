@@ -8,8 +8,8 @@
 #include <cctype>
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/kmip.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/kmip/kmip.hpp"
 
 #include "from_hex.hpp"
 

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/kmip_ttlv.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/kmip/ttlv.hpp"
 
 #include "from_hex.hpp"
 

@@ -1,10 +1,10 @@
-// Subject validation, SAN parsing and RFC 6125 matching (include/applctl/names.hpp).
+// Subject validation, SAN parsing and RFC 6125 matching (include/applctl/x509/names.hpp).
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-#include "applctl/error.hpp"
-#include "applctl/names.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/x509/names.hpp"
 
 using applctl::Error;
 using applctl::ErrorKind;

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/ips.hpp"
-#include "applctl/provision.hpp"
-#include "provision_kmip.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/ips.hpp"
+#include "applctl/provision/provision.hpp"
+#include "provision/kmip.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/renew.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/renew.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

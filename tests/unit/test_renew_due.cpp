@@ -1,9 +1,9 @@
-// [renew] when a certificate is due (lib/renew_due.cpp): --before as a fraction of the lifetime or
+// [renew] when a certificate is due (lib/services/renew_due.cpp): --before as a fraction of the lifetime or
 // a duration, ACME renewal windows (RFC 9773), the exit code of a run.
 #include <catch2/catch.hpp>
 
-#include "applctl/error.hpp"
-#include "applctl/renew.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/services/renew.hpp"
 
 using namespace applctl;
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "applctl/secret_env.hpp"
+#include "applctl/base/secret_env.hpp"
 
 using applctl::take_secret_env;
 

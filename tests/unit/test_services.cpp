@@ -5,11 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/chains.hpp"
-#include "applctl/import.hpp"
-#include "applctl/requests.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/status.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/chains.hpp"
+#include "applctl/services/import.hpp"
+#include "applctl/services/requests.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

@@ -12,9 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "applctl/appliance.hpp"
-#include "applctl/certs.hpp"
-#include "applctl/import.hpp"
+#include "applctl/services/appliance.hpp"
+#include "applctl/services/status.hpp"
+#include "applctl/services/certs.hpp"
+#include "applctl/services/import.hpp"
 #include "unit_pki.hpp"
 
 using namespace applctl;

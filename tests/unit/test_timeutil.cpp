@@ -1,11 +1,11 @@
-// RFC 3339 times and durations (include/applctl/timeutil.hpp).
+// RFC 3339 times and durations (include/applctl/base/timeutil.hpp).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <limits>
 #include <string>
 
-#include "applctl/error.hpp"
-#include "applctl/timeutil.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/base/timeutil.hpp"
 
 using applctl::Error;
 using applctl::ErrorKind;

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "applctl/error.hpp"
-#include "applctl/verify.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/verify/verify.hpp"
 #include "test_verify_pki.hpp"
 
 using namespace applctl;
@@ -80,7 +80,7 @@ VerifyPolicy policy_of(const Case& c) {
   return p;
 }
 
-// `openssl verify` with the flags verify_chain uses (see lib/verify.cpp).
+// `openssl verify` with the flags verify_chain uses (see lib/verify/verify.cpp).
 bool openssl_says_valid(const Case& c, std::string& output) {
   auto& p = pki();
   std::string cmd = "openssl verify -no-CApath -no-CAstore -x509_strict -partial_chain -auth_level 2 -CAfile " +

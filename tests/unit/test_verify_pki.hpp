@@ -17,7 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "applctl/bytes.hpp"
+#include "applctl/base/bytes.hpp"
 
 namespace applctl::testpki {
 

@@ -1,4 +1,4 @@
-// The checks applctl adds on top of X509_verify_cert (lib/verify_webpki.cpp), one rule at a time,
+// The checks applctl adds on top of X509_verify_cert (lib/verify/webpki.cpp), one rule at a time,
 // on certificates built in memory with exactly the defect under test.
 #include <catch2/catch.hpp>
 
@@ -10,9 +10,9 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
-#include "applctl/verify.hpp"
-#include "ossl.hpp"
-#include "verify_internal.hpp"
+#include "applctl/verify/verify.hpp"
+#include "base/ossl.hpp"
+#include "verify/internal.hpp"
 
 using namespace applctl;
 using namespace applctl::verify_detail;

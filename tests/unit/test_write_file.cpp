@@ -8,8 +8,8 @@
 #include <future>
 #include <string>
 
-#include "applctl/bytes.hpp"
-#include "applctl/error.hpp"
+#include "applctl/base/bytes.hpp"
+#include "applctl/base/error.hpp"
 #include "unit_pki.hpp"
 
 namespace fs = std::filesystem;

@@ -26,11 +26,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "applctl/bytes.hpp"
-#include "applctl/certificate.hpp"
-#include "applctl/error.hpp"
-#include "applctl/keys.hpp"
-#include "applctl/store.hpp"
+#include "applctl/base/bytes.hpp"
+#include "applctl/x509/certificate.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/x509/keys.hpp"
+#include "applctl/store/store.hpp"
 
 // Catch prints error kinds by their code ("bad-input"); 0 means "nothing was thrown".
 template <>

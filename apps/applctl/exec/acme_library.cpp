@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "../cli.hpp"
-#include "applctl/error.hpp"
+#include "applctl/base/error.hpp"
 
 namespace applctl::cli {
 
