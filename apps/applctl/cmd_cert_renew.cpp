@@ -1,4 +1,5 @@
-// applctl cert renew
+// applctl cert renew (applctl-cert(1); the other cert verbs are in cmd_cert.cpp): its report of
+// renewed, pending, not due and failed certificates.
 #include <iostream>
 
 #include <fmt/format.h>
