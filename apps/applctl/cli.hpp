@@ -3,6 +3,7 @@
 // the result; `run` in cli.cpp is the only place that turns errors into exit codes.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -120,6 +121,8 @@ const AcmeLibrary& acme_library(Context& ctx);
 void add_subject_flags(CLI::App& app, Subject& subject);
 void add_key_flag(CLI::App& app, std::string& spec);
 void add_san_flag(CLI::App& app, std::vector<std::string>& sans);
+// A --timeout or interval given in seconds (serve, probe), to the millisecond.
+std::chrono::milliseconds seconds_to_ms(double seconds);
 
 // A secret from --X-file / --X-env / an echo-less TTY prompt (cli.md: never argv).
 struct SecretSource {

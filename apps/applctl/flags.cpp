@@ -1,8 +1,10 @@
-// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets.
+// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets, timeouts.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -32,6 +34,10 @@ void add_key_flag(CLI::App& app, std::string& spec) {
 void add_san_flag(CLI::App& app, std::vector<std::string>& sans) {
   app.add_option("--san", sans, "Subject alternative name: DNS:name, IP:addr or a bare name (repeatable)")
       ->allow_extra_args(false);
+}
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(std::llround(seconds * 1000));
 }
 
 void take_env_at_parse(const std::string& var) { take_secret_env(var); }
