@@ -106,7 +106,7 @@ int run(int argc, char** argv);
 // add ~4.5 ms to the start-up of every command. So it is linked into a second binary only,
 // applctl-acme, built from the same command-line sources: the verbs that talk ACME call it
 // through this table. In applctl, acme_library() replaces the process with applctl-acme and
-// the same arguments (apps/applctl/exec_acme.cpp); in applctl-acme it returns the client
+// the same arguments (apps/applctl/exec/acme_library.cpp); in applctl-acme it returns the client
 // (apps/applctl-acme/library.cpp). Both binaries parse the whole command line, so --help and
 // the completion scripts are the same.
 struct AcmeLibrary {
@@ -124,7 +124,7 @@ void add_san_flag(CLI::App& app, std::vector<std::string>& sans);
 // A --timeout or interval given in seconds (serve, probe), to the millisecond.
 std::chrono::milliseconds seconds_to_ms(double seconds);
 
-// A secret from --X-file / --X-env / an echo-less TTY prompt (cli.md: never argv).
+// A secret from --X-file / --X-env / an echo-less TTY prompt (applctl(1), Secrets: never argv).
 struct SecretSource {
   std::string file;
   std::string env;
