@@ -1,6 +1,7 @@
 // The command-line layer: global options, the command table, and what every verb shares.
 // A verb's function fills a typed request from its flags, calls one library function and renders
-// the result; `run` in cli.cpp is the only place that turns errors into exit codes.
+// the result; `run` in cli.cpp is the only place that turns errors into exit codes, and `verdict`
+// the only one that turns a verdict (cert check, cert renew, chain verify, probe, doctor) into one.
 #pragma once
 
 #include <chrono>
@@ -101,6 +102,12 @@ class CommandLine {
 };
 
 int run(int argc, char** argv);
+
+// How a verdict verb ends, its result already on stdout (with --json, its one document): `code`
+// is what the result says (0; 3 it does not verify; 10 expiring; 11 nothing due; or the exit code
+// of the errors that did not stop the verb), and each of `errors` goes to stderr as `run` prints
+// an error (with -q too). Nothing more goes to stdout. Returns code, which the verb returns.
+int verdict(int code, const std::vector<std::string>& errors = {});
 
 // The ACME client (lib/acme_*.cpp) is the only user of libcurl, whose 40 shared libraries would
 // add ~4.5 ms to the start-up of every command. So it is linked into a second binary only,

@@ -1,8 +1,6 @@
 // applctl cert list | show | self-signed | import | export | bundle | rename | remove | default | check
 // (applctl-cert(1)). cert renew, with its report of renewed, pending and failed certificates, is
 // in cmd_cert_renew.cpp.
-#include <iostream>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -232,13 +230,14 @@ void setup_cert_check(CLI::App& app, Runner& run) {
     nlohmann::json arr = nlohmann::json::array();
     Table t({"NAME", "EXPIRES", "DAYS LEFT", "STATUS"});
     int code = r.attention ? 10 : 0;
+    std::vector<std::string> errors;
     for (const auto& e : r.entries) {
       if (e.status == "not-found" || e.status == "ambiguous") {
         if (json)
           arr.push_back({{"friendly_name", e.row.friendly_name}, {"status", e.status}, {"error", e.error}});
         else
           t.add({e.row.friendly_name, "-", "-", e.status});
-        std::cerr << "applctl: error: " << e.error << '\n';
+        errors.push_back(e.error);
         code = e.status == "not-found" ? 4 : 5;
         continue;
       }
@@ -260,7 +259,7 @@ void setup_cert_check(CLI::App& app, Runner& run) {
                                 {"certificates", std::move(arr)}};
         },
         [&] { return r.entries.empty() ? std::string("no certificates\n") : t.str(); });
-    return code;
+    return verdict(code, errors);
   };
 }
 

@@ -143,7 +143,7 @@ void setup_chain_verify(CLI::App& app, Runner& run) {
                           {"checked_at", format_rfc3339(v.checked_at)}};
     std::string human = v.valid ? "valid\n" : fmt::format("invalid: {} ({})\n", v.reason, v.detail);
     ctx.emit(doc, human + t.str());
-    return v.valid ? 0 : 3;
+    return verdict(v.valid ? 0 : static_cast<int>(ErrorKind::Verification));
   };
 }
 

@@ -82,7 +82,7 @@ void setup_probe(CLI::App& app, Runner& run) {
     spdlog::info("probe {}: {} {}, {} certificates, verified: {}", r.address, r.protocol, r.cipher, r.chain.size(),
                  yes_no(r.verified));
     ctx.emit(doc, b.str() + "\n" + t.str());
-    return r.ok() ? 0 : 3;
+    return verdict(r.ok() ? 0 : static_cast<int>(ErrorKind::Verification));
   };
 }
 
