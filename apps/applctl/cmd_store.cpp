@@ -1,4 +1,4 @@
-// applctl init | status | doctor
+// applctl init | status | doctor (applctl(1)): the store as a whole.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
