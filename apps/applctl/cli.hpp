@@ -130,6 +130,9 @@ void add_key_flag(CLI::App& app, std::string& spec);
 void add_san_flag(CLI::App& app, std::vector<std::string>& sans);
 // A --timeout or interval given in seconds (serve, probe), to the millisecond.
 std::chrono::milliseconds seconds_to_ms(double seconds);
+// The certificates of FILEs given as --roots, --untrusted or --file (chain verify, probe), decoded
+// as cert import decodes them but without a passphrase; a file without one is bad input (exit 6).
+std::vector<Bytes> read_certificate_files(const std::vector<std::string>& files);
 
 // A secret from --X-file / --X-env / an echo-less TTY prompt (applctl(1), Secrets: never argv).
 struct SecretSource {

@@ -38,16 +38,6 @@ std::string chain_text(const ChainReport& r) {
   return out;
 }
 
-std::vector<Bytes> read_certificates(const std::vector<std::string>& files) {
-  std::vector<Bytes> out;
-  for (const auto& f : files) {
-    Decoded d = decode_any(read_file(f), f, {});
-    if (d.certificates.empty()) fail(ErrorKind::BadInput, fmt::format("'{}' holds no certificate", f));
-    for (auto& c : d.certificates) out.push_back(std::move(c));
-  }
-  return out;
-}
-
 }  // namespace
 
 void setup_chain_show(CLI::App& app, Runner& run) {
@@ -111,11 +101,11 @@ void setup_chain_verify(CLI::App& app, Runner& run) {
     if (!o->at.empty()) p.at = parse_rfc3339(o->at);
     if (o->max_depth >= 0) p.max_depth = o->max_depth;
     p.system_roots = o->system_roots;
-    p.roots = read_certificates(o->roots);
-    p.untrusted = read_certificates(o->untrusted);
+    p.roots = read_certificate_files(o->roots);
+    p.untrusted = read_certificate_files(o->untrusted);
     Bytes leaf;
     if (!o->file.empty()) {
-      std::vector<Bytes> certs = read_certificates({o->file});
+      std::vector<Bytes> certs = read_certificate_files({o->file});
       leaf = std::move(certs.front());
       p.untrusted.insert(p.untrusted.end(), std::make_move_iterator(certs.begin() + 1), std::make_move_iterator(certs.end()));
     } else {

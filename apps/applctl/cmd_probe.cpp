@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/codec.hpp"
 #include "applctl/probe.hpp"
 #include "cli.hpp"
 #include "render.hpp"
@@ -37,11 +36,7 @@ void setup_probe(CLI::App& app, Runner& run) {
     if (sni->count() > 0) req.sni = o->sni;
     if (hostname->count() > 0) req.hostname = o->hostname;
     req.timeout = seconds_to_ms(o->timeout);
-    for (const auto& f : o->roots) {
-      Decoded d = decode_any(read_file(f), f, {});
-      if (d.certificates.empty()) fail(ErrorKind::BadInput, fmt::format("'{}' holds no certificate", f));
-      for (auto& c : d.certificates) req.roots.push_back(std::move(c));
-    }
+    req.roots = read_certificate_files(o->roots);
     std::string expected_name;
     if (expect->count() > 0) {  // the only use of the store
       CertRow row = ctx.store().resolve_cert(o->expect);

@@ -1,4 +1,5 @@
-// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets, timeouts.
+// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets, timeouts,
+// certificate files.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "applctl/codec.hpp"
 #include "applctl/error.hpp"
 #include "applctl/provision.hpp"
 #include "applctl/secret_env.hpp"
@@ -38,6 +40,16 @@ void add_san_flag(CLI::App& app, std::vector<std::string>& sans) {
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
   return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
+std::vector<Bytes> read_certificate_files(const std::vector<std::string>& files) {
+  std::vector<Bytes> out;
+  for (const auto& f : files) {
+    Decoded d = decode_any(read_file(f), f, {});
+    if (d.certificates.empty()) fail(ErrorKind::BadInput, fmt::format("'{}' holds no certificate", f));
+    for (auto& c : d.certificates) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 void take_env_at_parse(const std::string& var) { take_secret_env(var); }
