@@ -1,5 +1,5 @@
-// Global options, dispatch through the command table, and the one place where errors become
-// exit codes (applctl(1), EXIT STATUS).
+// Global options, dispatch through the command table, and the one place where errors and verdicts
+// become exit codes (applctl(1), EXIT STATUS).
 #include "cli.hpp"
 
 #include <unistd.h>
@@ -55,9 +55,14 @@ std::string footer(const Verb& v) {
                              : "");
 }
 
+// Every error on stderr, from `run` and from `verdict`: printed with -q too.
+void print_error(std::string_view message, std::string_view hint) {
+  std::cerr << "applctl: error: " << message << '\n';
+  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
+}
+
 int report(const Error& e, bool json) {
-  std::cerr << "applctl: error: " << e.what() << '\n';
-  if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << '\n';
+  print_error(e.what(), e.hint());
   spdlog::debug("exit {}: {}", e.exit_code(), e.what());
   if (json) {
     nlohmann::json doc = {{"error", {{"code", e.code()}, {"message", e.what()}, {"hint", e.hint()}}}};
@@ -164,6 +169,12 @@ CommandLine::CommandLine(const std::function<bool(const Verb&)>& build, const st
       chosen_use = use;
     });
   }
+}
+
+int verdict(int code, const std::vector<std::string>& errors) {
+  for (const auto& e : errors) print_error(e, {});
+  spdlog::debug("exit {}: the verdict", code);
+  return code;
 }
 
 int run(int argc, char** argv) {

@@ -1,8 +1,10 @@
 // The command-line layer: global options, the command table, and what every verb shares.
 // A verb's function fills a typed request from its flags, calls one library function and renders
-// the result; `run` in cli.cpp is the only place that turns errors into exit codes.
+// the result; `run` in cli.cpp is the only place that turns errors into exit codes, and `verdict`
+// the only one that turns a verdict (cert check, cert renew, chain verify, probe, doctor) into one.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -101,11 +103,17 @@ class CommandLine {
 
 int run(int argc, char** argv);
 
+// How a verdict verb ends, its result already on stdout (with --json, its one document): `code`
+// is what the result says (0; 3 it does not verify; 10 expiring; 11 nothing due; or the exit code
+// of the errors that did not stop the verb), and each of `errors` goes to stderr as `run` prints
+// an error (with -q too). Nothing more goes to stdout. Returns code, which the verb returns.
+int verdict(int code, const std::vector<std::string>& errors = {});
+
 // The ACME client (lib/acme_*.cpp) is the only user of libcurl, whose 40 shared libraries would
 // add ~4.5 ms to the start-up of every command. So it is linked into a second binary only,
 // applctl-acme, built from the same command-line sources: the verbs that talk ACME call it
 // through this table. In applctl, acme_library() replaces the process with applctl-acme and
-// the same arguments (apps/applctl/exec_acme.cpp); in applctl-acme it returns the client
+// the same arguments (apps/applctl/exec/acme_library.cpp); in applctl-acme it returns the client
 // (apps/applctl-acme/library.cpp). Both binaries parse the whole command line, so --help and
 // the completion scripts are the same.
 struct AcmeLibrary {
@@ -120,8 +128,13 @@ const AcmeLibrary& acme_library(Context& ctx);
 void add_subject_flags(CLI::App& app, Subject& subject);
 void add_key_flag(CLI::App& app, std::string& spec);
 void add_san_flag(CLI::App& app, std::vector<std::string>& sans);
+// A --timeout or interval given in seconds (serve, probe), to the millisecond.
+std::chrono::milliseconds seconds_to_ms(double seconds);
+// The certificates of FILEs given as --roots, --untrusted or --file (chain verify, probe), decoded
+// as cert import decodes them but without a passphrase; a file without one is bad input (exit 6).
+std::vector<Bytes> read_certificate_files(const std::vector<std::string>& files);
 
-// A secret from --X-file / --X-env / an echo-less TTY prompt (cli.md: never argv).
+// A secret from --X-file / --X-env / an echo-less TTY prompt (applctl(1), Secrets: never argv).
 struct SecretSource {
   std::string file;
   std::string env;

@@ -1,4 +1,5 @@
-// applctl acme account | issue | show
+// applctl acme account | issue | show (applctl-acme(1)). In applctl they reach the ACME client
+// through acme_library(), which runs applctl-acme in applctl's place (cli.hpp).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,5 @@
-// applctl apply | export-config
+// applctl apply | export-config (applctl(1), applctl-appliance(5)): the store to and from an
+// APPLIANCE.yaml file.
 #include <iostream>
 #include <map>
 

@@ -1,10 +1,12 @@
-// applctl cert list | show | self-signed | export | rename | remove | default | check
-#include <iostream>
-
+// applctl cert list | show | self-signed | import | export | bundle | rename | remove | default | check
+// (applctl-cert(1)). cert renew, with its report of renewed, pending and failed certificates, is
+// in cmd_cert_renew.cpp.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "applctl/services/bundle.hpp"
 #include "applctl/services/certs.hpp"
+#include "applctl/services/import.hpp"
 #include "applctl/base/timeutil.hpp"
 #include "cli.hpp"
 #include "render.hpp"
@@ -61,6 +63,48 @@ void setup_cert_self_signed(CLI::App& app, Runner& run) {
   };
 }
 
+void setup_cert_import(CLI::App& app, Runner& run) {
+  struct Opts {
+    ImportRequest req;
+    std::string name;
+    SecretSource pass;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("FILE", o->req.files, "DER, PEM, PKCS#7 or PKCS#12 files, certificates and keys")->required();
+  app.add_option("--name", o->name, "Friendly name for the server certificate");
+  add_passphrase_flags(app, o->pass);
+  run = [o](Context& ctx) {
+    if (!o->name.empty()) o->req.name = o->name;
+    o->req.passphrase = o->pass.getter("Passphrase of the file", false);
+    o->req.passphrase_given = !o->pass.file.empty() || !o->pass.env.empty();
+    ImportResult r = import_files(ctx.store(), o->req);
+    nlohmann::json arr = nlohmann::json::array();
+    Table t({"NAME", "STATUS", "ROLE", "KEY", "FINGERPRINT", "WARNINGS"});
+    for (const auto& c : r.certificates) {
+      nlohmann::json j = to_json(c.summary);
+      j["status"] = c.status;
+      if (!c.fulfilled_request.empty()) j["fulfilled_request"] = c.fulfilled_request;
+      if (!c.replaced.empty()) j["replaced"] = c.replaced;
+      if (!c.replaced_name.empty()) j["replaced_name"] = c.replaced_name;
+      arr.push_back(j);
+      std::string codes;
+      for (const auto& w : c.summary.warnings) codes += (codes.empty() ? "" : ",") + w.code;
+      t.add({c.summary.row.friendly_name, c.status, std::string(role_name(c.summary.row.role)),
+             c.summary.has_key ? "yes" : "no", c.summary.row.fingerprint_sha256.substr(0, 16), codes.empty() ? "-" : codes});
+      spdlog::info("cert import: '{}' {} ({})", c.summary.row.friendly_name, c.status, c.summary.row.fingerprint_sha256);
+    }
+    std::string human = t.str();
+    for (const auto& c : r.certificates)
+      if (!c.replaced.empty())
+        human += fmt::format("replaced '{}' ({}) in place\n", c.replaced_name, c.replaced.substr(0, 16));
+    if (r.keys_added > 0) human += fmt::format("private keys added: {}\n", r.keys_added);
+    if (!r.unattached_keys.empty())
+      human += fmt::format("keys waiting for their certificate: {}\n", r.unattached_keys.size());
+    ctx.emit(arr, human);
+    return 0;
+  };
+}
+
 void setup_cert_export(CLI::App& app, Runner& run) {
   struct Opts {
     ExportRequest req;
@@ -104,6 +148,27 @@ void setup_cert_export(CLI::App& app, Runner& run) {
                          : o->req.no_passphrase ? ", private key IN THE CLEAR"
                                                 : ", private key encrypted"),
              true);
+    return 0;
+  };
+}
+
+void setup_cert_bundle(CLI::App& app, Runner& run) {
+  struct Opts {
+    std::string ref, out;
+    bool force = false;
+  };
+  auto o = std::make_shared<Opts>();
+  app.add_option("CERT", o->ref, "Friendly name or fingerprint prefix")->required();
+  app.add_option("-o,--out", o->out, "The .zip to write")->required();
+  app.add_flag("--force", o->force, "Overwrite FILE if it exists");
+  run = [o](Context& ctx) {
+    refuse_existing(o->out, o->force);
+    BundleResult b = make_bundle(ctx.store(), o->ref);
+    write_file_atomic(o->out, b.zip, 0644, o->force);
+    spdlog::info("cert bundle: '{}' to {}", b.row.friendly_name, o->out);
+    ctx.emit({{"friendly_name", b.row.friendly_name}, {"fingerprint_sha256", b.row.fingerprint_sha256},
+              {"file", o->out}, {"files", b.files}},
+             fmt::format("wrote {} with {}\n", o->out, fmt::join(b.files, ", ")), true);
     return 0;
   };
 }
@@ -165,13 +230,14 @@ void setup_cert_check(CLI::App& app, Runner& run) {
     nlohmann::json arr = nlohmann::json::array();
     Table t({"NAME", "EXPIRES", "DAYS LEFT", "STATUS"});
     int code = r.attention ? 10 : 0;
+    std::vector<std::string> errors;
     for (const auto& e : r.entries) {
       if (e.status == "not-found" || e.status == "ambiguous") {
         if (json)
           arr.push_back({{"friendly_name", e.row.friendly_name}, {"status", e.status}, {"error", e.error}});
         else
           t.add({e.row.friendly_name, "-", "-", e.status});
-        std::cerr << "applctl: error: " << e.error << '\n';
+        errors.push_back(e.error);
         code = e.status == "not-found" ? 4 : 5;
         continue;
       }
@@ -193,7 +259,7 @@ void setup_cert_check(CLI::App& app, Runner& run) {
                                 {"certificates", std::move(arr)}};
         },
         [&] { return r.entries.empty() ? std::string("no certificates\n") : t.str(); });
-    return code;
+    return verdict(code, errors);
   };
 }
 

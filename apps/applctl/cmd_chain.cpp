@@ -1,78 +1,13 @@
-// applctl cert import | chain show | chain set | chain verify
+// applctl chain show | set | verify (applctl-chain(1)).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "applctl/services/bundle.hpp"
 #include "applctl/services/chains.hpp"
-#include "applctl/services/import.hpp"
 #include "applctl/verify/verify.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
 namespace applctl::cli {
-
-void setup_cert_import(CLI::App& app, Runner& run) {
-  struct Opts {
-    ImportRequest req;
-    std::string name;
-    SecretSource pass;
-  };
-  auto o = std::make_shared<Opts>();
-  app.add_option("FILE", o->req.files, "DER, PEM, PKCS#7 or PKCS#12 files, certificates and keys")->required();
-  app.add_option("--name", o->name, "Friendly name for the server certificate");
-  add_passphrase_flags(app, o->pass);
-  run = [o](Context& ctx) {
-    if (!o->name.empty()) o->req.name = o->name;
-    o->req.passphrase = o->pass.getter("Passphrase of the file", false);
-    o->req.passphrase_given = !o->pass.file.empty() || !o->pass.env.empty();
-    ImportResult r = import_files(ctx.store(), o->req);
-    nlohmann::json arr = nlohmann::json::array();
-    Table t({"NAME", "STATUS", "ROLE", "KEY", "FINGERPRINT", "WARNINGS"});
-    for (const auto& c : r.certificates) {
-      nlohmann::json j = to_json(c.summary);
-      j["status"] = c.status;
-      if (!c.fulfilled_request.empty()) j["fulfilled_request"] = c.fulfilled_request;
-      if (!c.replaced.empty()) j["replaced"] = c.replaced;
-      if (!c.replaced_name.empty()) j["replaced_name"] = c.replaced_name;
-      arr.push_back(j);
-      std::string codes;
-      for (const auto& w : c.summary.warnings) codes += (codes.empty() ? "" : ",") + w.code;
-      t.add({c.summary.row.friendly_name, c.status, std::string(role_name(c.summary.row.role)),
-             c.summary.has_key ? "yes" : "no", c.summary.row.fingerprint_sha256.substr(0, 16), codes.empty() ? "-" : codes});
-      spdlog::info("cert import: '{}' {} ({})", c.summary.row.friendly_name, c.status, c.summary.row.fingerprint_sha256);
-    }
-    std::string human = t.str();
-    for (const auto& c : r.certificates)
-      if (!c.replaced.empty())
-        human += fmt::format("replaced '{}' ({}) in place\n", c.replaced_name, c.replaced.substr(0, 16));
-    if (r.keys_added > 0) human += fmt::format("private keys added: {}\n", r.keys_added);
-    if (!r.unattached_keys.empty())
-      human += fmt::format("keys waiting for their certificate: {}\n", r.unattached_keys.size());
-    ctx.emit(arr, human);
-    return 0;
-  };
-}
-
-void setup_cert_bundle(CLI::App& app, Runner& run) {
-  struct Opts {
-    std::string ref, out;
-    bool force = false;
-  };
-  auto o = std::make_shared<Opts>();
-  app.add_option("CERT", o->ref, "Friendly name or fingerprint prefix")->required();
-  app.add_option("-o,--out", o->out, "The .zip to write")->required();
-  app.add_flag("--force", o->force, "Overwrite FILE if it exists");
-  run = [o](Context& ctx) {
-    refuse_existing(o->out, o->force);
-    BundleResult b = make_bundle(ctx.store(), o->ref);
-    write_file_atomic(o->out, b.zip, 0644, o->force);
-    spdlog::info("cert bundle: '{}' to {}", b.row.friendly_name, o->out);
-    ctx.emit({{"friendly_name", b.row.friendly_name}, {"fingerprint_sha256", b.row.fingerprint_sha256},
-              {"file", o->out}, {"files", b.files}},
-             fmt::format("wrote {} with {}\n", o->out, fmt::join(b.files, ", ")), true);
-    return 0;
-  };
-}
 
 namespace {
 
@@ -100,16 +35,6 @@ std::string chain_text(const ChainReport& r) {
     out += fmt::format("{}missing: {}\n", std::string(r.links.size() * 2, ' '),
                        r.missing.empty() ? "the root certificate" : r.missing);
   out += fmt::format("chain: {} ({})\n", r.complete ? "complete" : "incomplete", r.mode);
-  return out;
-}
-
-std::vector<Bytes> read_certificates(const std::vector<std::string>& files) {
-  std::vector<Bytes> out;
-  for (const auto& f : files) {
-    Decoded d = decode_any(read_file(f), f, {});
-    if (d.certificates.empty()) fail(ErrorKind::BadInput, fmt::format("'{}' holds no certificate", f));
-    for (auto& c : d.certificates) out.push_back(std::move(c));
-  }
   return out;
 }
 
@@ -176,11 +101,11 @@ void setup_chain_verify(CLI::App& app, Runner& run) {
     if (!o->at.empty()) p.at = parse_rfc3339(o->at);
     if (o->max_depth >= 0) p.max_depth = o->max_depth;
     p.system_roots = o->system_roots;
-    p.roots = read_certificates(o->roots);
-    p.untrusted = read_certificates(o->untrusted);
+    p.roots = read_certificate_files(o->roots);
+    p.untrusted = read_certificate_files(o->untrusted);
     Bytes leaf;
     if (!o->file.empty()) {
-      std::vector<Bytes> certs = read_certificates({o->file});
+      std::vector<Bytes> certs = read_certificate_files({o->file});
       leaf = std::move(certs.front());
       p.untrusted.insert(p.untrusted.end(), std::make_move_iterator(certs.begin() + 1), std::make_move_iterator(certs.end()));
     } else {
@@ -208,7 +133,7 @@ void setup_chain_verify(CLI::App& app, Runner& run) {
                           {"checked_at", format_rfc3339(v.checked_at)}};
     std::string human = v.valid ? "valid\n" : fmt::format("invalid: {} ({})\n", v.reason, v.detail);
     ctx.emit(doc, human + t.str());
-    return v.valid ? 0 : 3;
+    return verdict(v.valid ? 0 : static_cast<int>(ErrorKind::Verification));
   };
 }
 

@@ -1,4 +1,4 @@
-// applctl csr create | list | show | remove
+// applctl csr create | list | show | remove (applctl-csr(1)).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 

@@ -1,9 +1,8 @@
-// applctl ip add | remove | list | assign | unassign, applctl sni resolve
+// applctl ip add | remove | list | assign | unassign (applctl-ip(1)).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "applctl/services/ips.hpp"
-#include "applctl/services/sni.hpp"
 #include "cli.hpp"
 #include "render.hpp"
 
@@ -71,31 +70,6 @@ void setup_ip_list(CLI::App&, Runner& run) {
       t.add({v.address, v.certificate.empty() ? "-" : v.certificate, v.fingerprint_sha256.substr(0, 16)});
     }
     ctx.emit(arr, ips.empty() ? "no IP addresses\n" : t.str());
-    return 0;
-  };
-}
-
-void setup_sni_resolve(CLI::App& app, Runner& run) {
-  struct Opts {
-    std::string host, ip;
-  };
-  auto o = std::make_shared<Opts>();
-  app.add_option("HOSTNAME", o->host, "The name a TLS client sends as SNI (\"\" for none)")->required();
-  app.add_option("--ip", o->ip, "The appliance address the client connects to");
-  run = [o](Context& ctx) {
-    if (!o->ip.empty() && !canonical_ip(o->ip))
-      fail(ErrorKind::BadInput, fmt::format("invalid IP address '{}'", o->ip));
-    auto choice = SniIndex::build(ctx.store(), now()).resolve(o->host, o->ip);
-    if (!choice)
-      fail(ErrorKind::NotFound, "the store has no default certificate", "run applctl init, or applctl cert default CERT");
-    nlohmann::json doc = {{"certificate", choice->cert.friendly_name},
-                          {"fingerprint_sha256", choice->cert.fingerprint_sha256},
-                          {"rule", rule_name(choice->rule)}};
-    ctx.emit(doc, Block()
-                      .add("certificate", choice->cert.friendly_name)
-                      .add("fingerprint", choice->cert.fingerprint_sha256)
-                      .add("rule", std::string(rule_name(choice->rule)))
-                      .str());
     return 0;
   };
 }

@@ -1,4 +1,5 @@
 // applctl kmip configure | test | create-key | get-key | locate | destroy-key | encrypt | decrypt | status
+// (applctl-kmip(1)).
 #include <unistd.h>
 
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-// applctl init | status | doctor
+// applctl init | status | doctor (applctl(1)): the store as a whole.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -108,7 +108,7 @@ void setup_doctor(CLI::App&, Runner& run) {
     human += r.ok() ? fmt::format("store {}: healthy\n", ctx.store_dir())
                     : fmt::format("store {}: {} problem{}\n", ctx.store_dir(), r.problems(), r.problems() == 1 ? "" : "s");
     ctx.emit(doc, human);
-    return r.ok() ? 0 : static_cast<int>(ErrorKind::Verification);
+    return verdict(r.ok() ? 0 : static_cast<int>(ErrorKind::Verification));
   };
 }
 

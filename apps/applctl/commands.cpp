@@ -1,6 +1,8 @@
 // The command table: every verb, alphabetical within its group, with the store access it needs
 // and the EXAMPLES and EXIT CODES of its --help. Adding a verb: a setup_* function in the
-// group's cmd_*.cpp, a row here, a section in man/applctl-<group>.1, and tests (tests/cli).
+// cmd_<group>*.cpp of its man page (a top-level verb of applctl(1): cmd_<verb>.cpp, or cmd_store.cpp
+// for the store as a whole), a row here, a section in man/applctl-<group>.1 (applctl.1 for a
+// top-level verb), and tests (tests/cli).
 // tests/cli/test_help.cpp walks this table through the binary and the man pages.
 #include "cli.hpp"
 

@@ -1,11 +1,15 @@
-// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets.
+// Flags that several verbs share, defined once: subject fields, key spec, SANs, secrets, timeouts,
+// certificate files.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
+#include "applctl/codec/codec.hpp"
 #include "applctl/base/error.hpp"
 #include "applctl/provision/provision.hpp"
 #include "applctl/base/secret_env.hpp"
@@ -32,6 +36,20 @@ void add_key_flag(CLI::App& app, std::string& spec) {
 void add_san_flag(CLI::App& app, std::vector<std::string>& sans) {
   app.add_option("--san", sans, "Subject alternative name: DNS:name, IP:addr or a bare name (repeatable)")
       ->allow_extra_args(false);
+}
+
+std::chrono::milliseconds seconds_to_ms(double seconds) {
+  return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
+std::vector<Bytes> read_certificate_files(const std::vector<std::string>& files) {
+  std::vector<Bytes> out;
+  for (const auto& f : files) {
+    Decoded d = decode_any(read_file(f), f, {});
+    if (d.certificates.empty()) fail(ErrorKind::BadInput, fmt::format("'{}' holds no certificate", f));
+    for (auto& c : d.certificates) out.push_back(std::move(c));
+  }
+  return out;
 }
 
 void take_env_at_parse(const std::string& var) { take_secret_env(var); }

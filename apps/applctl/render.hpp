@@ -1,4 +1,5 @@
-// Turning results into JSON documents (cli.md field names) and human tables / key: value blocks.
+// Turning results into JSON documents (the field names the man pages list) and into human tables
+// and key: value blocks.
 #pragma once
 
 #include <string>

@@ -1,6 +1,5 @@
-// applctl cert renew
-#include <iostream>
-
+// applctl cert renew (applctl-cert(1); the other cert verbs are in cmd_cert.cpp): its report of
+// renewed, pending, not due and failed certificates.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -105,11 +104,12 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
       not_due.push_back({{"friendly_name", n.friendly_name}, {"due", format_rfc3339(n.due)}});
       if (!quiet) human += fmt::format("not due '{}' until {}\n", n.friendly_name, format_rfc3339(n.due));
     }
+    std::vector<std::string> errors;
     for (const auto& f : r.failed) {
       failed.push_back(
           {{"friendly_name", f.friendly_name}, {"error", f.error}, {"exit_code", f.exit_code}, {"code", f.code}});
       human += fmt::format("failed '{}': {}\n", f.friendly_name, f.error);
-      std::cerr << "applctl: error: " << f.friendly_name << ": " << f.error << '\n';
+      errors.push_back(fmt::format("{}: {}", f.friendly_name, f.error));
     }
     if (human.empty() && !quiet) human = "no certificates to renew\n";
     nlohmann::json doc = {{"renewed", renewed},
@@ -119,7 +119,7 @@ void setup_cert_renew(CLI::App& app, Runner& run) {
                           {"dry_run", r.dry_run},
                           {"before", format_renew_before(o->req.before)}};
     ctx.emit(doc, human);
-    return r.exit_code();
+    return verdict(r.exit_code(), errors);
   };
 }
 
