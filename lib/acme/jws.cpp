@@ -13,17 +13,6 @@ namespace applctl::acme {
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
 Bytes sha256(BytesView data) {
   Bytes out(32);
   unsigned int len = 0;
@@ -53,50 +42,6 @@ std::string str_or_empty(const nlohmann::json& j, const char* name) {
 
 }  // namespace
 
-std::string base64url(BytesView data) {
-  std::string out;
-  out.reserve((data.size() * 4 + 2) / 3);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    std::uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (data.size() - i == 1) {
-    std::uint32_t v = data[i] << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-  } else if (data.size() - i == 2) {
-    std::uint32_t v = (data[i] << 16) | (data[i + 1] << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-Bytes base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) fail(ErrorKind::BadInput, "invalid base64url: impossible length");
-  Bytes out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = sextet(c);
-    if (v < 0) fail(ErrorKind::BadInput, fmt::format("invalid base64url: unexpected character '{}'", printable(std::string(1, c))));
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
-    }
-  }
-  // The leftover bits must be zero (canonical encoding).
-  if ((acc & ((1u << bits) - 1)) != 0) fail(ErrorKind::BadInput, "invalid base64url: non-zero trailing bits");
-  return out;
-}
 
 nlohmann::json public_jwk(const PrivateKey& key) {
   require_p256(key);

@@ -46,26 +46,89 @@ std::string sha256_hex(BytesView b) {
   return hex({md, len});
 }
 
-std::string base64_encode(BytesView b) {
-  std::string out(4 * ((b.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), b.data(), static_cast<int>(b.size()));
-  out.resize(static_cast<std::size_t>(n));
+namespace {
+
+const char* alphabet_of(const Base64Rules& rules) {
+  return rules.alphabet == Base64Rules::Alphabet::Url
+             ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+int sextet(char c, const Base64Rules& rules) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  const bool url = rules.alphabet == Base64Rules::Alphabet::Url;
+  if (c == (url ? '-' : '+')) return 62;
+  if (c == (url ? '_' : '/')) return 63;
+  return -1;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+std::string base64_encode(BytesView b, const Base64Rules& rules) {
+  const char* abc = alphabet_of(rules);
+  std::string out;
+  out.reserve((b.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= b.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{b[i]} << 16) | (std::uint32_t{b[i + 1]} << 8) | b[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += abc[(v >> shift) & 63];
+  }
+  const std::size_t rest = b.size() - i;  // 0, 1 or 2 bytes: 0, 2 or 3 characters
+  if (rest > 0) {
+    std::uint32_t v = std::uint32_t{b[i]} << 16;
+    if (rest == 2) v |= std::uint32_t{b[i + 1]} << 8;
+    for (std::size_t k = 0; k <= rest; ++k) out += abc[(v >> (18 - 6 * k)) & 63];
+    if (rules.padded) out.append(3 - rest, '=');
+  }
   return out;
 }
 
-Bytes base64_decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text)
-    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') clean += c;
-  if (clean.size() % 4 != 0) fail(ErrorKind::BadInput, "invalid base64: the length is not a multiple of 4");
-  Bytes out(clean.size() / 4 * 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
-  if (n < 0) fail(ErrorKind::BadInput, "invalid base64: unexpected character");
-  std::size_t pad = 0;  // EVP_DecodeBlock counts the '=' padding as zero bytes
-  for (auto it = clean.rbegin(); it != clean.rend() && *it == '=' && pad < 2; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
+std::optional<Bytes> base64_try_decode(std::string_view text, const Base64Rules& rules, std::string* why) {
+  auto refuse = [&](std::string reason) -> std::optional<Bytes> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  Bytes out;
+  out.reserve(text.size() / 4 * 3 + 2);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  std::size_t chars = 0, pad = 0;
+  for (char c : text) {
+    if (rules.skip_whitespace && is_space(c)) continue;
+    if (c == '=') {
+      if (!rules.padded) return refuse("unexpected character '='");
+      ++pad;
+      continue;
+    }
+    if (pad > 0) return refuse("data after '=' padding");
+    const int v = sextet(c, rules);
+    if (v < 0) return refuse(fmt::format("unexpected character '{}'", printable(std::string(1, c))));
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    ++chars;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
+    }
+  }
+  if (chars % 4 == 1) return refuse("impossible length");
+  if (rules.padded && (chars + pad) % 4 != 0) return refuse("the length is not a multiple of 4");
+  if (rules.padded && pad != (4 - chars % 4) % 4) return refuse("wrong '=' padding");
+  if (rules.canonical && (acc & ((1u << bits) - 1)) != 0) return refuse("non-zero trailing bits");
   return out;
+}
+
+Bytes base64_decode(std::string_view text, const Base64Rules& rules) {
+  std::string why;
+  auto out = base64_try_decode(text, rules, &why);
+  if (!out)
+    fail(ErrorKind::BadInput,
+         fmt::format("invalid {}: {}", rules.alphabet == Base64Rules::Alphabet::Url ? "base64url" : "base64", why));
+  return std::move(*out);
 }
 
 Bytes read_stream(std::istream& in, const std::string& name, std::size_t limit) {

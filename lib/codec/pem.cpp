@@ -103,43 +103,6 @@ std::vector<Block> scan(std::string_view text, const std::string& source) {
   return blocks;
 }
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict RFC 4648 base64 (padding required, '=' only at the end).
-std::optional<Bytes> base64_decode(std::string_view s) {
-  if (s.empty() || s.size() % 4 != 0) return std::nullopt;
-  Bytes out;
-  out.reserve(s.size() / 4 * 3);
-  for (std::size_t i = 0; i < s.size(); i += 4) {
-    bool last = i + 4 == s.size();
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = s[i + static_cast<std::size_t>(j)];
-      if (c == '=' && last && j >= 2) {
-        v[j] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;  // data after '='
-      v[j] = base64_value(c);
-      if (v[j] < 0) return std::nullopt;
-    }
-    std::uint32_t n = (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
-                      (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
-    out.push_back(static_cast<std::uint8_t>(n >> 16));
-    if (pad < 2) out.push_back(static_cast<std::uint8_t>(n >> 8));
-    if (pad < 1) out.push_back(static_cast<std::uint8_t>(n));
-  }
-  return out;
-}
 
 template <typename Ptr, typename D2i>
 std::pair<Ptr, bool> parse(BytesView der, D2i d2i) {
@@ -166,7 +129,7 @@ void decode_pem(BytesView data, const std::string& source, Passphrase& pass, Dec
 
   for (const Block& b : blocks) {
     if (b.kind == BlockKind::Ignored) continue;
-    std::optional<Bytes> decoded = base64_decode(b.body);
+    std::optional<Bytes> decoded = b.body.empty() ? std::nullopt : base64_try_decode(b.body, kBase64);
     if (!decoded) bad_input(source, fmt::format("invalid base64 in {}", b.what()));
     Bytes der = std::move(*decoded);
     Scrub scrub{der};

@@ -44,7 +44,7 @@ Given load_file_or_data(const Reader& r, const YAML::Node& n, const char* file_k
       r.fail_at(d, path, "a private key is never written in the file", "ca_pem holds the CA certificates only");
     data = Bytes(text.begin(), text.end());
   } else {
-    data = r.at(d, path, [&] { return base64_decode(text); });
+    data = r.at(d, path, [&] { return base64_decode(text, kBase64Text); });
   }
   return {d, data_key};
 }

@@ -137,7 +137,7 @@ ImportSpec load_import(const Reader& r, const YAML::Node& n, const std::string& 
   } else {
     where = n["p12"];
     spec.source = r.file() + " (inline p12)";
-    data = r.at(where, path + ".p12", [&] { return base64_decode(r.string(where, path + ".p12")); });
+    data = r.at(where, path + ".p12", [&] { return base64_decode(r.string(where, path + ".p12"), kBase64Text); });
   }
   PassphraseFn passphrase = secret_fn(secret);
   spec.decoded = r.at(where, path, [&] { return decode_any(data, spec.source, passphrase, !secret.empty()); });

@@ -292,7 +292,7 @@ TEST_CASE("base64 round trips and rejects garbage", "[provision]") {
     Bytes part(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     CHECK(base64_decode(base64_encode(part)) == part);
   }
-  CHECK(base64_decode("AAEC\n+vv8\n/Q==") == data);
+  CHECK(base64_decode("AAEC\n+vv8\n/Q==", kBase64Text) == data);
   CHECK(error_of([] { base64_decode("abc"); }).kind() == ErrorKind::BadInput);
   CHECK(error_of([] { base64_decode("ab!d"); }).kind() == ErrorKind::BadInput);
 }

@@ -24,9 +24,10 @@
 
 namespace applctl::acme {
 
-// RFC 4648 section 5 without padding. Decoding refuses padding, white space and other alphabets.
-std::string base64url(BytesView data);
-Bytes base64url_decode(std::string_view text);  // BadInput when invalid
+// base64url (RFC 4648 section 5 without padding; decoding refuses padding, white space, other
+// alphabets and non-zero trailing bits) is applctl::base64url in applctl/base/bytes.hpp.
+using applctl::base64url;
+using applctl::base64url_decode;
 
 // The public JWK of an ES256 (EC P-256) key: {"crv":"P-256","kty":"EC","x":..,"y":..}.
 // Any other key is BadInput: the account key is always ec:P-256.

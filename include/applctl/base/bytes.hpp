@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,8 +21,25 @@ inline std::string to_string(BytesView b) { return {b.begin(), b.end()}; }
 
 std::string hex(BytesView b);                // lowercase, no separators
 std::string printable(std::string_view s);   // for messages: control bytes as \xNN
-std::string base64_encode(BytesView b);      // standard alphabet, padded, one line
-Bytes base64_decode(std::string_view text);  // white space ignored; BadInput when invalid
+
+// The one base64 codec (RFC 4648); the alphabet and the strictness are parameters.
+struct Base64Rules {
+  enum class Alphabet { Standard, Url };  // "+/" or "-_" (section 5)
+  Alphabet alphabet = Alphabet::Standard;
+  bool padded = true;             // encode with '='; decode: '=' required to a multiple of 4, else refused
+  bool skip_whitespace = false;   // decode: space, tab, CR and LF anywhere are ignored
+  bool canonical = false;         // decode: the unused bits of the last character must be zero
+};
+inline constexpr Base64Rules kBase64{};                    // PEM bodies: strict, padded
+inline constexpr Base64Rules kBase64Text{Base64Rules::Alphabet::Standard, true, true, false};  // YAML values
+inline constexpr Base64Rules kBase64Url{Base64Rules::Alphabet::Url, false, false, true};       // JOSE (ACME)
+std::string base64_encode(BytesView b, const Base64Rules& rules = kBase64);
+// nullopt when text breaks the rules; `why` then says how ("unexpected character 'x'").
+std::optional<Bytes> base64_try_decode(std::string_view text, const Base64Rules& rules, std::string* why = nullptr);
+// BadInput "invalid base64: why" ("invalid base64url: ..." for the URL alphabet) when invalid.
+Bytes base64_decode(std::string_view text, const Base64Rules& rules = kBase64);
+inline std::string base64url(BytesView b) { return base64_encode(b, kBase64Url); }
+inline Bytes base64url_decode(std::string_view text) { return base64_decode(text, kBase64Url); }
 std::string sha256_hex(BytesView b);         // lowercase hex of SHA-256(b)
 // The whole content of a file (or a stream: "<stdin>" names it), at most `limit` bytes: a
 // longer input, like /dev/zero named by mistake, is refused. Throws BadInput naming the file.
