@@ -1,3 +1,5 @@
+// applctl's entry point: everything is in cli.cpp (the command table and `run`); main only hands
+// argv to it.
 #include <csignal>
 
 #include "cli.hpp"

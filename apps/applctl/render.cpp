@@ -1,3 +1,4 @@
+// Results as JSON documents and as human tables and key: value blocks (see render.hpp).
 #include "render.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Byte buffers, hex, the one base64 codec, SHA-256, bounded file reads and atomic writes (see
+// applctl/base/bytes.hpp).
 #include "applctl/base/bytes.hpp"
 
 #include <fcntl.h>

@@ -1,3 +1,5 @@
+// Client sockets for the TLS clients: a non-blocking connect bounded by one deadline (see
+// base/net.hpp).
 #include "base/net.hpp"
 
 #include <netdb.h>

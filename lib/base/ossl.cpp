@@ -1,3 +1,5 @@
+// OpenSSL error queues drained into applctl::Error, and the owning handles' helpers (see
+// base/ossl.hpp).
 #include "base/ossl.hpp"
 
 #include <algorithm>

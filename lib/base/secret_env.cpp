@@ -1,3 +1,5 @@
+// Secrets named by an environment variable: read once, zeroed in place, unset (see
+// applctl/base/secret_env.hpp).
 #include "applctl/base/secret_env.hpp"
 
 #include <openssl/crypto.h>

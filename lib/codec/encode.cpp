@@ -1,5 +1,5 @@
 // Writers for what browsers, vendors and failover peers read: PKCS#7 certs-only bundles and
-// PKCS#8 private keys (PKCS#12 is in codec_pkcs12.cpp).
+// PKCS#8 private keys (PKCS#12 is in pkcs12.cpp).
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 

@@ -1,3 +1,5 @@
+// The KMIP settings of an appliance: kmip.json in the store directory, read, checked and written
+// 0600 (see applctl/kmip/config.hpp).
 #include "applctl/kmip/config.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// KMIP's TTLV encoding and decoding, strict about lengths and padding (see applctl/kmip/ttlv.hpp).
 #include "applctl/kmip/ttlv.hpp"
 
 #include <fmt/format.h>

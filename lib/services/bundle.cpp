@@ -1,3 +1,4 @@
+// `cert bundle`: the support zip without any private key (see applctl/services/bundle.hpp).
 #include "applctl/services/bundle.hpp"
 
 #include <zip.h>

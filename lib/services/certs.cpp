@@ -1,3 +1,5 @@
+// Certificate services: self-signed, list, show, check, rename, remove, default (see
+// applctl/services/certs.hpp).
 #include "applctl/services/certs.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Chains as the store knows them, walked over stored columns without parsing certificates (see
+// applctl/services/chains.hpp).
 #include "applctl/services/chains.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// applctl doctor: every invariant of the store, checked by reading it (see applctl/doctor.hpp).
+// applctl doctor: every invariant of the store, checked by reading it (see applctl/services/doctor.hpp).
 #include "applctl/services/doctor.hpp"
 
 #include <algorithm>

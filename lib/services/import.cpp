@@ -1,3 +1,5 @@
+// `cert import`: decode everything first, then one transaction that links keys and fulfils
+// requests (see applctl/services/import.hpp).
 #include "applctl/services/import.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The appliance's IP addresses and the certificate each serves (see applctl/services/ips.hpp).
 #include "applctl/services/ips.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Certificate signing requests: create, list, show, remove (see applctl/services/requests.hpp).
 #include "applctl/services/requests.hpp"
 
 #include "applctl/services/appliance.hpp"

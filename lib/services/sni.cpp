@@ -1,3 +1,4 @@
+// Which certificate a TLS client is served, by the selection rules (see applctl/services/sni.hpp).
 #include "applctl/services/sni.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The thin RAII layer over SQLite, and its errors mapped to applctl::Error (see store/sqlite.hpp).
 #include "store/sqlite.hpp"
 
 #include <sys/resource.h>

@@ -15,16 +15,16 @@ namespace applctl::verify_detail {
 // One reason why a path is not valid, found at a position of the path (0 = leaf).
 struct Issue {
   int depth = 0;
-  std::string reason;  // stable code (verify_reasons.cpp)
+  std::string reason;  // stable code (reasons.cpp)
   std::string detail;  // one human sentence
 };
 
-// The stable reason code of an X509_V_ERR_* value: the one mapping table (verify_reasons.cpp).
+// The stable reason code of an X509_V_ERR_* value: the one mapping table (reasons.cpp).
 std::string_view reason_of(int x509_v_err);
 
 // Checks OpenSSL 3.0's X509_verify_cert does not make, on a path it built (leaf first, anchor
 // last). Each returns the issues it finds; none throws on a certificate that merely breaks a
-// rule (verify_webpki.cpp).
+// rule (webpki.cpp).
 std::vector<Issue> extra_checks(const std::vector<X509*>& path, const VerifyPolicy& policy);
 
 // The individual rules, exposed for unit tests. Each looks at one certificate at position `depth`

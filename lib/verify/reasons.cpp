@@ -1,6 +1,6 @@
 // The one table from OpenSSL's X509_V_ERR_* values to applctl's stable reason codes
 // (`chain verify` JSON "reason", documented in man/applctl-chain.1). Checks applctl adds itself
-// (verify_webpki.cpp) use the same codes.
+// (webpki.cpp) use the same codes.
 //
 // Codes:
 //   expired, not-yet-valid       a certificate's validity period does not contain the time

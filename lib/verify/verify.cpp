@@ -1,11 +1,11 @@
 // Path validation: OpenSSL's X509_verify_cert under applctl's policy, a retry over alternative
-// paths when the path OpenSSL built fails, and the checks of verify_webpki.cpp on top.
+// paths when the path OpenSSL built fails, and the checks of webpki.cpp on top.
 //
 // Decisions, measured on the x509-limbo suite (scripts/conformance; OpenSSL 3.0 alone: 97.59%):
 // - Trust anchors are exactly the given roots, self-signed or not (X509_V_FLAG_PARTIAL_CHAIN, as
 //   the OpenSSL baseline runs): RFC 5280 6.1 and the web PKI take any trusted certificate as an
 //   anchor, and `--roots intermediate.pem` is how an operator pins a private CA. Without it the
-//   suite scored 4 cases more before verify_webpki.cpp existed, all by accident (roots whose AKI
+//   suite scored 4 cases more before webpki.cpp existed, all by accident (roots whose AKI
 //   breaks the web PKI rules stopped being anchors, which those checks now catch by name), and it
 //   loses two valid cross-signed-root paths.
 // - X509_V_FLAG_X509_STRICT, security level 2, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS and
@@ -14,7 +14,7 @@
 // - The default purpose is server (X509_PURPOSE_SSL_SERVER): `chain verify` is about TLS servers;
 //   "any" as the default would score 6 cases fewer.
 // - OpenSSL 3.0 builds one path and does not backtrack: when that path fails, every other path
-//   the pool allows (verify_paths.cpp) is verified on its own, and the first that passes wins
+//   the pool allows (paths.cpp) is verified on its own, and the first that passes wins
 //   (all 81 BetterTLS path-building cases, against 54 for OpenSSL alone).
 // - notAfter is inclusive (RFC 5280 4.1.2.5): OpenSSL calls a certificate expired at the very
 //   second of its notAfter; applctl does not. A fractional --at is an instant: 0.5 s after

@@ -1,3 +1,5 @@
+// Certificate and request inspection: the fields `cert show` and `csr show` print (see
+// applctl/x509/certificate.hpp; building is certificate_build.cpp).
 #include "applctl/x509/certificate.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Key specs, key generation and the private key value type (see applctl/x509/keys.hpp).
 #include "applctl/x509/keys.hpp"
 
 #include <algorithm>

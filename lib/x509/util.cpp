@@ -1,3 +1,4 @@
+// Small X.509 readers shared by inspection, lint and path validation (see x509/util.hpp).
 #include "x509/util.hpp"
 
 #include <arpa/inet.h>
