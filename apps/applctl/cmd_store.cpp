@@ -19,12 +19,14 @@ void setup_init(CLI::App& app, Runner& run) {
     nlohmann::json doc = {{"store", ctx.store_dir()},
                           {"created", r.created},
                           {"hostnames_changed", r.hostnames_changed},
+                          {"factory_reissued", r.factory_reissued},
                           {"hostnames", r.hostnames},
                           {"factory_default", to_json(r.factory)}};
-    std::string human = fmt::format("{} store {}\nhostnames: {}\nfactory default certificate: {} ({})\n",
+    std::string human = fmt::format("{} store {}\nhostnames: {}\nfactory default certificate: {} ({}){}\n",
                                     r.created ? "initialized" : "already initialized:", ctx.store_dir(),
                                     fmt::join(r.hostnames, ", "), r.factory.row.friendly_name,
-                                    r.factory.row.fingerprint_sha256);
+                                    r.factory.row.fingerprint_sha256,
+                                    r.factory_reissued ? ", re-issued for the new hostnames" : "");
     ctx.emit(doc, human, true);
     return 0;
   };

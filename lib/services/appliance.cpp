@@ -128,6 +128,18 @@ InitResult init_appliance(Store& store, const InitRequest& request) {
     install_factory_certificate(store, make_factory_certificate(wanted));
     tx.touch("cert:" + std::string(kFactoryName));
     result.created = true;
+  } else if (result.hostnames_changed) {
+    // The factory certificate is for the appliance's hostnames: new ones get a new certificate.
+    auto old = store.cert_by_id(*factory_cert_id(store));
+    std::vector<std::string> sans;
+    for (const auto& h : wanted) sans.push_back("DNS:" + h);
+    if (old && old->source == "factory" && old->alt_names != sans) {
+      FactoryCertificate f = make_factory_certificate(wanted);
+      store.replace_cert_in_place(old->id, f.info, f.der, store.insert_key(f.key));
+      if (old->key_id) store.remove_key_if_unused(*old->key_id);
+      tx.touch("cert:" + old->friendly_name);
+      result.factory_reissued = true;
+    }
   }
   if (result.created || result.hostnames_changed) tx.commit();
   result.hostnames = wanted;

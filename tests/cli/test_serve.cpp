@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "background.hpp"
+#include "test_pki.hpp"
 
 namespace {
 
@@ -438,4 +439,61 @@ TEST_CASE("serve listens on IPv6 when the machine has ::1", "[cli][serve]") {
   REQUIRE(r.code == 0);
   CHECK(fingerprint_of_pem(pem_blocks(r.out).at(0)) == fingerprint(a, "www"));
   CHECK(proc.stop() == 0);
+}
+
+TEST_CASE("sni: the factory default certificate is the last resort, never chosen over the operator's",
+          "[cli][serve][sni]") {
+  Appliance a;
+  const auto& pki = clitest::test_pki();
+  REQUIRE(a.run({"init", "--hostname", "support.example.com"}).code == 0);
+  const std::string factory = fingerprint(a, "factory-default");
+  // The operator's CA-signed certificate for the same name; the factory one expires years later.
+  REQUIRE(a.run({"csr", "create", "--name", "web", "--key", "ec:P-256", "--cn", "support.example.com", "-o",
+                 (a.dir / "web.csr").string()})
+              .code == 0);
+  pki.sign_csr(a.dir / "web.csr", a.dir / "web.pem");
+  REQUIRE(a.run({"cert", "import", (a.dir / "web.pem").string()}).code == 0);
+  const std::string web = fingerprint(a, "web");
+
+  nlohmann::json r = a.json({"sni", "resolve", "support.example.com"});
+  CHECK(r["certificate"] == "web");
+  CHECK(r["rule"] == "exact-san");
+  // No name matches and the operator chose no default yet: the factory default is the default.
+  CHECK(a.json({"sni", "resolve", "other.example.net"})["certificate"] == "factory-default");
+  REQUIRE(a.run({"cert", "default", "web"}).code == 0);
+  r = a.json({"sni", "resolve", "other.example.net"});
+  CHECK(r["certificate"] == "web");
+  CHECK(r["rule"] == "default");
+  // An address served by the factory default (ip add) is honoured by address, never over a name.
+  REQUIRE(a.run({"ip", "add", "127.0.0.2"}).code == 0);
+  r = a.json({"sni", "resolve", "other.example.net", "--ip", "127.0.0.2"});
+  CHECK(r["certificate"] == "factory-default");
+  CHECK(r["rule"] == "address");
+  CHECK(a.json({"sni", "resolve", "support.example.com", "--ip", "127.0.0.2"})["certificate"] == "web");
+  REQUIRE(a.run({"ip", "assign", "web", "127.0.0.2"}).code == 0);
+  CHECK(a.json({"sni", "resolve", "support.example.com", "--ip", "127.0.0.2"})["certificate"] == "web");
+
+  {  // What a real TLS client is served agrees.
+    Server s(a);
+    CHECK(served_leaf("127.0.0.1", s.port1, std::string("support.example.com")) == web);
+    CHECK(served_leaf("127.0.0.2", s.port2, std::string("support.example.com")) == web);
+    CHECK(served_leaf("127.0.0.1", s.port1, std::nullopt) == web);
+    s.stop();
+  }
+
+  // New hostnames re-issue the factory certificate for them, in its place.
+  nlohmann::json init = a.json({"init", "--hostname", "appl.example.org"});
+  CHECK(init["hostnames_changed"] == true);
+  CHECK(init["factory_reissued"] == true);
+  nlohmann::json f = a.json({"cert", "show", "factory-default"});
+  CHECK(f["fingerprint_sha256"] != factory);
+  CHECK(f["alt_names"] == nlohmann::json::array({"DNS:appl.example.org"}));
+  REQUIRE(a.run({"cert", "export", "factory-default", "--format", "der", "-o", (a.dir / "factory.cer").string()}).code == 0);
+  Result text = clitest::openssl_ok({"x509", "-inform", "DER", "-in", (a.dir / "factory.cer").string(), "-noout", "-ext",
+                                     "subjectAltName"});
+  CHECK(clitest::has(text.out, "DNS:appl.example.org"));
+  CHECK_FALSE(clitest::has(text.out, "support.example.com"));
+  // The same hostnames again: nothing changes.
+  CHECK(a.json({"init", "--hostname", "appl.example.org"})["factory_reissued"] == false);
+  CHECK(a.json({"cert", "show", "factory-default"})["fingerprint_sha256"] == f["fingerprint_sha256"]);
 }

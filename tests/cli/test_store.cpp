@@ -102,17 +102,21 @@ TEST_CASE("init creates a private store with a default, self-signed factory cert
     CHECK(sql(a, "SELECT id, spki_sha256 FROM keys") == keys_before);
     CHECK(a.json({"cert", "list"}).size() == 1);
   }
-  SECTION("init with other hostnames keeps the factory certificate and warns it no longer covers them") {
+  SECTION("init with other hostnames re-issues the factory certificate for them, in its place") {
     nlohmann::json changed = a.json({"init", "--hostname", "new.example.net"});
     CHECK(changed["created"] == false);
     CHECK(changed["hostnames_changed"] == true);
-    CHECK(changed["factory_default"]["fingerprint_sha256"] == fp);
+    CHECK(changed["factory_reissued"] == true);
+    CHECK(changed["factory_default"]["fingerprint_sha256"] != fp);
+    CHECK(changed["factory_default"]["friendly_name"] == "factory-default");
+    CHECK(changed["factory_default"]["default"] == true);
+    CHECK(changed["factory_default"]["alt_names"] == nlohmann::json({"DNS:new.example.net"}));
     CHECK(a.json({"status"})["hostnames"] == nlohmann::json({"new.example.net"}));
     nlohmann::json list = a.json({"cert", "list"});
     REQUIRE(list.size() == 1);
-    bool warned = false;
-    for (const auto& w : list[0]["warnings"]) warned = warned || w["code"] == "hostname-not-covered";
-    CHECK(warned);
+    for (const auto& w : list[0]["warnings"]) CHECK(w["code"] != "hostname-not-covered");
+    // The old key went with the old certificate.
+    CHECK(sql(a, "SELECT count(*) FROM keys") == "1");
   }
 }
 

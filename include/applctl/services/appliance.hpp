@@ -21,12 +21,15 @@ struct InitRequest {
 struct InitResult {
   bool created = false;            // the factory default certificate was made now
   bool hostnames_changed = false;
+  bool factory_reissued = false;   // new hostnames: the factory certificate was made again for them
   std::vector<std::string> hostnames;
   CertSummary factory;
 };
 
 // Creates the store's factory default certificate (self-signed, ec:P-256, for the hostnames,
-// marked default) when it has none; idempotent. Store must be open ReadWrite.
+// marked default) when it has none; idempotent. New hostnames on a store that has one re-issue
+// it for them, in its place (same name, addresses, default flag), with a new key. Store must be
+// open ReadWrite.
 InitResult init_appliance(Store& store, const InitRequest& request);
 // What every mutating command calls first: init_appliance with no hostnames when the store has no
 // factory default certificate yet; nothing otherwise.
