@@ -224,6 +224,26 @@ bool contains(BytesView data, std::string_view needle) {
   return std::search(data.begin(), data.end(), needle.begin(), needle.end()) != data.end();
 }
 
+// Text that a Windows editor saved: a UTF-8 byte-order mark before the PEM (Notepad), or UTF-16
+// with its byte-order mark. openssl reads the first; both read here as the ASCII text they hold.
+// `storage` keeps transcoded UTF-16.
+BytesView without_bom(BytesView data, Bytes& storage, const std::string& source) {
+  if (data.size() >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF) return data.subspan(3);
+  if (data.size() < 2 || !((data[0] == 0xFF && data[1] == 0xFE) || (data[0] == 0xFE && data[1] == 0xFF))) return data;
+  const bool little = data[0] == 0xFF;
+  BytesView units = data.subspan(2);
+  if (units.size() % 2 != 0) bad_input(source, "UTF-16 text (it starts with a byte-order mark) of an odd length");
+  storage.reserve(units.size() / 2);
+  for (std::size_t i = 0; i < units.size(); i += 2) {
+    const unsigned unit = little ? units[i] | (units[i + 1] << 8) : (units[i] << 8) | units[i + 1];
+    if (unit >= 0x80)
+      bad_input(source, fmt::format("UTF-16 text with a character outside ASCII (U+{:04X}): not PEM", unit),
+                "save the file as ASCII or UTF-8, or export the certificate as DER (.cer)");
+    storage.push_back(static_cast<std::uint8_t>(unit));
+  }
+  return storage;
+}
+
 }  // namespace
 }  // namespace applctl::codec
 
@@ -235,6 +255,8 @@ Decoded decode_any(BytesView data, const std::string& source, const PassphraseFn
   if (data.size() > max_input_size)
     bad_input(source, fmt::format("the input is larger than 16 MiB ({} bytes)", data.size()),
               "certificates, keys and PKCS#12 files are far smaller; is this the right file?");
+  Bytes transcoded;
+  data = without_bom(data, transcoded, source);
   if (only_space(data)) bad_input(source, "no certificate or key found (the input is empty)");
 
   ERR_clear_error();  // messages carry only this call's OpenSSL errors

@@ -75,10 +75,15 @@ struct ZipWriter {
       std::free(buf);
       fail(ErrorKind::Failed, fmt::format("zip_source_buffer failed: {}", zip_strerror(za)));
     }
-    if (zip_file_add(za, name.c_str(), s, ZIP_FL_ENC_UTF_8) < 0) {
+    const zip_int64_t index = zip_file_add(za, name.c_str(), s, ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
       zip_source_free(s);
       fail(ErrorKind::Failed, fmt::format("zip_file_add({}) failed: {}", name, zip_strerror(za)));
     }
+    // A regular file, rw-r--r--: the bundle never holds a key (libzip's default is 0666).
+    if (zip_file_set_external_attributes(za, static_cast<zip_uint64_t>(index), 0, ZIP_OPSYS_UNIX,
+                                         static_cast<zip_uint32_t>(0100644) << 16) != 0)
+      fail(ErrorKind::Failed, fmt::format("zip_file_set_external_attributes({}) failed: {}", name, zip_strerror(za)));
   }
   Bytes finish() {
     if (zip_close(za) != 0) fail(ErrorKind::Failed, fmt::format("zip_close failed: {}", zip_strerror(za)));

@@ -249,6 +249,9 @@ bool is_dns_name(std::string_view text) {
 }
 
 std::vector<San> build_sans(const Subject& subject, const std::vector<std::string>& sans) {
+  if (subject.cn.empty() && sans.empty())
+    fail(ErrorKind::BadInput, "neither --cn nor --san: the certificate or request would name no host",
+         "give the host it is for, e.g. --cn support.example.com (it becomes the first SAN) or --san DNS:NAME");
   std::vector<San> out;
   auto add = [&out](San san) {
     if (std::find(out.begin(), out.end(), san) == out.end()) out.push_back(std::move(san));

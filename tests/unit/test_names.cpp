@@ -292,7 +292,6 @@ TEST_CASE("build_sans: parsed, de-duplicated, DNS CN first", "[names]") {
   CHECK(strs(applctl::build_sans(Subject{.cn = "My Appliance"}, {"appliance.example"})) ==
         V{"DNS:appliance.example"});
   CHECK(strs(applctl::build_sans(Subject{.cn = "192.0.2.1"}, {"a.example"})) == V{"DNS:a.example"});
-  CHECK(applctl::build_sans(Subject{}, {}).empty());
 
   try {
     applctl::build_sans(Subject{.cn = "www.example.com"}, {"ok.example", "bad..example"});
@@ -300,6 +299,14 @@ TEST_CASE("build_sans: parsed, de-duplicated, DNS CN first", "[names]") {
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::BadInput);
     CHECK_THAT(e.what(), Catch::Contains("bad..example"));
+  }
+  // Neither a CN nor a SAN: nothing to name the host (csr create --org X alone).
+  try {
+    applctl::build_sans(Subject{.org = "Example Corp"}, {});
+    FAIL("no error");
+  } catch (const applctl::Error& e) {
+    CHECK(e.kind() == applctl::ErrorKind::BadInput);
+    CHECK(std::string(e.what()).find("--cn") != std::string::npos);
   }
 }
 

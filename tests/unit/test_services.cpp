@@ -108,7 +108,12 @@ TEST_CASE("init_appliance makes the factory default once, hostnames can change",
   CHECK_FALSE(third.created);
   CHECK(third.hostnames_changed);
   CHECK(appliance_hostnames(store) == std::vector<std::string>{"new.example.com"});
-  CHECK(third.factory.row.fingerprint_sha256 == first.factory.row.fingerprint_sha256);
+  // New hostnames: the factory certificate is made again for them, in its place.
+  CHECK(third.factory_reissued);
+  CHECK(third.factory.row.fingerprint_sha256 != first.factory.row.fingerprint_sha256);
+  CHECK(third.factory.row.id == first.factory.row.id);
+  CHECK(third.factory.row.alt_names == std::vector<std::string>{"DNS:new.example.com"});
+  CHECK(store.count_certs() == 1);
   CHECK(unit_pki::count_rows(tmp.path(), "audit_log") == audits + 1);
 
   CHECK(kind_of([&] { init_appliance(store, {{"*.example.com"}}); }) == ErrorKind::BadInput);

@@ -55,6 +55,7 @@ bool is_dns_name(std::string_view text);
 
 // The SAN list of a new certificate or request: the parsed SANs, de-duplicated, with the CN
 // first when the CN is a DNS name (cli.md: "it is also the first SAN").
+// BadInput when there is neither a CN nor a SAN: a certificate or request must name its host.
 std::vector<San> build_sans(const Subject& subject, const std::vector<std::string>& sans);
 
 // RFC 6125 matching of a presented identifier against a host name: case-insensitive, a trailing
