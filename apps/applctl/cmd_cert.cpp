@@ -1,6 +1,12 @@
 // applctl cert list | show | self-signed | import | export | bundle | rename | remove | default | check
 // (applctl-cert(1)). cert renew, with its report of renewed, pending and failed certificates, is
 // in cmd_cert_renew.cpp.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -124,30 +130,49 @@ void setup_cert_export(CLI::App& app, Runner& run) {
   app.add_flag("--legacy", o->req.legacy, "p12: 3DES/RC2-40 with a SHA-1 MAC, for old Windows and Java");
   app.add_flag("--no-passphrase", o->req.no_passphrase, "Write the key unencrypted (needs --insecure; pem, pkcs8)");
   app.add_flag("--insecure", o->req.insecure, "Confirm --no-passphrase");
-  app.add_option("-o,--out", o->out, "Output FILE")->required();
+  app.add_option("-o,--out", o->out, "Output FILE, or - for standard output")->required();
   app.add_flag("--force", o->force, "Overwrite FILE if it exists");
   add_passphrase_flags(app, o->pass);
   run = [o](Context& ctx) {
     o->req.format = parse_export_format(o->format);
-    refuse_existing(o->out, o->force);
+    // -o -: the data on stdout (as apply -f - reads stdin), the confirmation on stderr.
+    const bool to_stdout = o->out == "-";
+    if (to_stdout && ctx.globals.json)
+      fail(ErrorKind::Usage, "--json with -o -: the JSON document and the exported data would share stdout",
+           "write the data to a file (-o FILE) or drop --json");
+    const bool binary = o->req.format == ExportFormat::Der || o->req.format == ExportFormat::P12;
+    if (to_stdout && binary && ::isatty(STDOUT_FILENO))
+      fail(ErrorKind::Refused, fmt::format("--format {} is binary: not written to a terminal", o->format),
+           "redirect it (-o - > FILE, | openssl ...) or give -o FILE");
+    if (!to_stdout) refuse_existing(o->out, o->force);
     o->req.passphrase = o->pass.getter("Passphrase to encrypt the private key", true);
     ExportResult r = export_certificate(ctx.store(), o->req);
-    write_file_atomic(o->out, r.data, r.contains_key ? 0600 : 0644, o->force);
-    spdlog::info("cert export: '{}' as {} to {}{}", r.row.friendly_name, o->format, o->out,
+    if (to_stdout) {
+      if (std::fwrite(r.data.data(), 1, r.data.size(), stdout) != r.data.size() || std::fflush(stdout) != 0)
+        fail(ErrorKind::Failed, fmt::format("cannot write the export to standard output: {}", std::strerror(errno)));
+    } else {
+      write_file_atomic(o->out, r.data, r.contains_key ? 0600 : 0644, o->force);
+    }
+    spdlog::info("cert export: '{}' as {} to {}{}", r.row.friendly_name, o->format, to_stdout ? "stdout" : o->out,
                  r.contains_key ? " (with private key)" : "");
+    const std::string human =
+        fmt::format("exported '{}' as {} to {} ({} certificate{}{})\n", r.row.friendly_name, o->format,
+                    to_stdout ? "standard output" : o->out, r.chain.size(), r.chain.size() == 1 ? "" : "s",
+                    !r.contains_key        ? ""
+                    : o->req.no_passphrase ? ", private key IN THE CLEAR"
+                                           : ", private key encrypted");
+    if (to_stdout) {
+      if (!ctx.globals.quiet) std::fputs(human.c_str(), stderr);
+      return 0;
+    }
     nlohmann::json doc = {{"friendly_name", r.row.friendly_name},
                           {"fingerprint_sha256", r.row.fingerprint_sha256},
                           {"format", o->format},
                           {"file", o->out},
                           {"private_key", r.contains_key},
-                          {"key_encrypted", r.contains_key && !o->req.no_passphrase},
                           {"certificates", r.chain}};
-    ctx.emit(doc,
-             fmt::format("exported '{}' as {} to {} ({} certificate{}{})\n", r.row.friendly_name, o->format, o->out,
-                         r.chain.size(), r.chain.size() == 1 ? "" : "s", !r.contains_key           ? ""
-                         : o->req.no_passphrase ? ", private key IN THE CLEAR"
-                                                : ", private key encrypted"),
-             true);
+    if (r.contains_key) doc["key_encrypted"] = !o->req.no_passphrase;  // no key written: no such field
+    ctx.emit(doc, human, true);
     return 0;
   };
 }

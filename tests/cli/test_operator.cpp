@@ -104,3 +104,33 @@ TEST_CASE("cert bundle: zip entries are regular files of mode 0644", "[cli][bund
   }
   CHECK(entries >= 3);
 }
+
+TEST_CASE("cert export -o - writes to stdout, the confirmation to stderr", "[cli][export][operator]") {
+  const auto& pki = clitest::test_pki();
+  Appliance a;
+  REQUIRE(a.run({"init", "--hostname", "appl.example.com"}).code == 0);
+  REQUIRE(a.run({"cert", "import", (pki / "leaf.pem").string(), (pki / "int.pem").string(), "--name", "web"}).code == 0);
+  const std::string fp = a.json({"cert", "show", "web"})["fingerprint_sha256"];
+
+  Result pem = a.run({"cert", "export", "web", "--format", "pem", "--with-chain", "-o", "-"});
+  REQUIRE(pem.code == 0);
+  CHECK(pem.out.rfind("-----BEGIN CERTIFICATE-----", 0) == 0);  // nothing but PEM on stdout
+  CHECK(clitest::has(pem.err, "exported 'web' as pem to standard output"));
+  // The stream is what openssl reads: the leaf first.
+  CHECK(clitest::openssl_ok({"x509", "-noout", "-fingerprint", "-sha256"}, pem.out).out.find(':') != std::string::npos);
+  Result der = a.run({"cert", "export", "web", "--format", "der", "-o", "-"});  // stdout is a pipe here
+  REQUIRE(der.code == 0);
+  const fs::path cer = a.dir / "web.cer";
+  clitest::spit(cer, der.out);
+  std::string got = clitest::openssl_fingerprint(cer, "DER");
+  CHECK(got == fp);
+  // -q: nothing on stderr; --json with -o - is a usage error.
+  Result quiet = a.run({"-q", "cert", "export", "web", "--format", "pem", "-o", "-"});
+  CHECK(quiet.code == 0);
+  CHECK(quiet.err.empty());
+  CHECK(a.run({"--json", "cert", "export", "web", "--format", "pem", "-o", "-"}).code == 2);
+  // Without a key written, the JSON has no key_encrypted.
+  nlohmann::json j = a.json({"cert", "export", "web", "--format", "der", "-o", (a.dir / "w2.cer").string()});
+  CHECK_FALSE(j.contains("key_encrypted"));
+  CHECK(j["private_key"] == false);
+}
