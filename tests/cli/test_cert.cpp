@@ -25,7 +25,7 @@ using clitest::Result;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+using clitest::contains;
 
 // "2027-01-31T12:00:00Z" (or openssl's "2027-01-31 12:00:00Z") as Unix time.
 std::time_t parse_time(std::string s) {

@@ -55,6 +55,8 @@ class KmipPki : public clitest::CertDir {
   }
 };
 
+inline const KmipPki& pki() { return KmipPki::get(); }
+
 class PyKmipServer {
  public:
   explicit PyKmipServer(const KmipPki& pki) : pki_(&pki) {

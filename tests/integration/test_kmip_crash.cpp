@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 struct KmipStore : Appliance {
   explicit KmipStore(const PyKmipServer& server) {

@@ -21,7 +21,7 @@ using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 std::string unhex(const std::string& h) {
   std::string out;
