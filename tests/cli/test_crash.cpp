@@ -201,7 +201,7 @@ int kill_runs() {
 
 }  // namespace
 
-TEST_CASE("commands killed at random moments leave the old or the new state, never a mix", "[cli][crash]") {
+TEST_CASE("commands killed at random moments leave the old or the new state, never a mix", "[cli][crash][long]") {
   const auto& pki = test_pki();
   KillTest k;
   const std::vector<KillCommand> commands = {

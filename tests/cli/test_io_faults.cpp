@@ -105,7 +105,7 @@ void check_doctor_clean(const Appliance& a) {
 
 }  // namespace
 
-TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, nothing changes", "[cli][iofault]") {
+TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, nothing changes", "[cli][iofault][long]") {
   Tmpfs t(768);
   if (!t.mounted) {
     WARN("cannot mount a tmpfs here (not root?): the file size limit variant covers the full disk");
@@ -139,7 +139,7 @@ TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, noth
   check_doctor_clean(a);
 }
 
-TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearly, nothing changes", "[cli][iofault]") {
+TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearly, nothing changes", "[cli][iofault][long]") {
   FaultInputs in;
   Appliance a;
   fill_store(a);
@@ -160,7 +160,7 @@ TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearl
   check_doctor_clean(a);
 }
 
-TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing changes", "[cli][iofault]") {
+TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing changes", "[cli][iofault][long]") {
   Tmpfs t(2048);
   if (!t.mounted) {
     WARN("cannot mount a tmpfs here (not root?): skipped");
@@ -194,7 +194,7 @@ TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing cha
   check_doctor_clean(a);
 }
 
-TEST_CASE("the store removed or its database renamed while a writer waits for the lock", "[cli][iofault]") {
+TEST_CASE("the store removed or its database renamed while a writer waits for the lock", "[cli][iofault][long]") {
   for (const bool remove_dir : {true, false}) {
     INFO((remove_dir ? "rm -rf the store directory" : "mv the database file"));
     Appliance a;
