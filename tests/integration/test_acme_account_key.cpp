@@ -30,7 +30,7 @@ fs::path lego_account_dir(const fs::path& lego) {
 }  // namespace
 
 TEST_CASE("acme account --account-key: lego's account key finds lego's account and issues", "[integration][acme]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   const std::string port = std::to_string(server.http01_port());
   Appliance a;
   // The store has an account of its own first: --account-key replaces its key.
