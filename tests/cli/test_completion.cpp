@@ -16,7 +16,7 @@ using clitest::zsh_complete;
 namespace fs = std::filesystem;
 using Words = std::vector<std::string>;
 
-Result applctl(std::vector<std::string> args) {
+Result run_applctl(std::vector<std::string> args) {
   args.insert(args.begin(), APPLCTL_BIN);
   return clitest::run_process(args);
 }
@@ -26,7 +26,7 @@ struct Script {
   clitest::TempDir dir;
   fs::path path;
   explicit Script(const std::string& shell) : path(dir / ("applctl." + shell)) {
-    Result r = applctl({"completion", shell});
+    Result r = run_applctl({"completion", shell});
     INFO(r.err);
     REQUIRE(r.code == 0);
     clitest::spit(path, r.out);
@@ -41,21 +41,21 @@ Words sorted(Words w) {
 Words subcommands(const std::vector<std::string>& args) {
   std::vector<std::string> help_args = args;
   help_args.push_back("--help");
-  Result r = applctl(help_args);
+  Result r = run_applctl(help_args);
   REQUIRE(r.code == 0);
   return sorted(first_column(help_section(r.out, "Subcommands")));
 }
 
-bool has(const Words& words, const std::string& w) { return std::find(words.begin(), words.end(), w) != words.end(); }
+bool has_word(const Words& words, const std::string& w) { return std::find(words.begin(), words.end(), w) != words.end(); }
 
-bool on_path(const std::string& program) { return clitest::run_process({"sh", "-c", "command -v " + program}).code == 0; }
+bool command_exists(const std::string& program) { return clitest::run_process({"sh", "-c", "command -v " + program}).code == 0; }
 
 }  // namespace
 
 TEST_CASE("completion bash: every group, verb and flag of the binary, and nothing else", "[cli][completion]") {
   Script bash("bash");
   const Words groups = subcommands({});
-  REQUIRE(has(groups, "cert"));
+  REQUIRE(has_word(groups, "cert"));
   CHECK(bash_complete(bash.path, "applctl ") == groups);
   for (const auto& group : groups) {
     const Words verbs = subcommands({group});
@@ -65,11 +65,11 @@ TEST_CASE("completion bash: every group, verb and flag of the binary, and nothin
       std::vector<std::string> args{group};
       if (!verb.empty()) args.push_back(verb);
       args.push_back("--help");
-      const std::string help = applctl(args).out;
+      const std::string help = run_applctl(args).out;
       const Words completed = bash_complete(bash.path, "applctl " + group + " " + verb + (verb.empty() ? "-" : " -"));
       INFO("applctl " << group << " " << verb << " -<TAB>");
-      for (const auto& flag : help_flags(help)) CHECK(has(completed, flag));
-      CHECK(has(completed, "--help"));
+      for (const auto& flag : help_flags(help)) CHECK(has_word(completed, flag));
+      CHECK(has_word(completed, "--help"));
       for (const auto& flag : completed) CHECK(help.find(flag) != std::string::npos);
     }
   }
@@ -86,8 +86,8 @@ TEST_CASE("completion bash: prefixes, option values and the global options", "[c
   CHECK(bash_complete(bash.path, "applctl completion ") == Words{"bash", "zsh"});
   // Global options, before the group, and the words after an option's value.
   Words globals = bash_complete(bash.path, "applctl -");
-  Result top = applctl({"--help"});
-  for (const auto& flag : help_flags(top.out)) CHECK(has(globals, flag));
+  Result top = run_applctl({"--help"});
+  for (const auto& flag : help_flags(top.out)) CHECK(has_word(globals, flag));
   CHECK(bash_complete(bash.path, "applctl --st") == Words{"--store"});
   CHECK(bash_complete(bash.path, "applctl --store cert ce") == Words{"cert"});  // "cert" here is the store
   CHECK(bash_complete(bash.path, "applctl -v --json --log-file x.log cert li") == Words{"list"});
@@ -99,7 +99,7 @@ TEST_CASE("completion bash: prefixes, option values and the global options", "[c
 }
 
 TEST_CASE("completion zsh: a zsh script that completes as the bash one does", "[cli][completion]") {
-  if (!on_path("zsh")) {
+  if (!command_exists("zsh")) {
     WARN("zsh is not installed (scripts/setup installs it): the zsh script is not checked");
     return;
   }

@@ -118,12 +118,12 @@ void race_on_new_store(int round) {
 
 }  // namespace
 
-TEST_CASE("eight concurrent cert self-signed on a new store all succeed", "[cli][concurrency]") {
+TEST_CASE("eight concurrent cert self-signed on a new store all succeed", "[cli][concurrency][long]") {
   race_on_new_store(1);
   race_on_new_store(2);
 }
 
-TEST_CASE("concurrent writers on an existing store queue instead of failing", "[cli][concurrency]") {
+TEST_CASE("concurrent writers on an existing store queue instead of failing", "[cli][concurrency][long]") {
   Appliance a;
   a.json({"init", "--hostname", "appl.example.com"});
   for (int i = 0; i < 4; ++i)
@@ -155,7 +155,7 @@ TEST_CASE("concurrent writers on an existing store queue instead of failing", "[
   CHECK(sql(a, "PRAGMA integrity_check") == "ok");
 }
 
-TEST_CASE("a store locked too long refuses writers with exit 5, readers still read", "[cli][concurrency]") {
+TEST_CASE("a store locked too long refuses writers with exit 5, readers still read", "[cli][concurrency][long]") {
   Appliance a;
   a.json({"init", "--hostname", "appl.example.com"});
   a.json({"cert", "self-signed", "--name", "web", "--key", "ec:P-256", "--cn", "appl.example.com"});
@@ -316,7 +316,7 @@ int concurrency_seconds() {
 }  // namespace
 
 TEST_CASE("eight processes of mixed writes and reads lose no update and never see a locked store",
-          "[cli][concurrency]") {
+          "[cli][concurrency][long]") {
   constexpr int kWorkers = 8;
   constexpr int kImportsEach = 6;
   const int seconds = concurrency_seconds();

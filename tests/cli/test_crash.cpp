@@ -66,7 +66,7 @@ std::string canonical_state(const fs::path& store, const std::set<std::string>& 
   return out;
 }
 
-std::set<std::string> fingerprints(const fs::path& store) {
+std::set<std::string> store_fingerprints(const fs::path& store) {
   Result r = run_process({"sqlite3", (store / "applctl.db").string(), "SELECT fingerprint_sha256 FROM certificates"});
   REQUIRE(r.code == 0);
   std::set<std::string> out;
@@ -92,7 +92,7 @@ struct Outcomes {
   int runs = 0, old_state = 0, new_state = 0, failures = 0;
 };
 
-Result applctl(const fs::path& store, std::vector<std::string> args, const std::map<std::string, std::string>& env) {
+Result applctl_in(const fs::path& store, std::vector<std::string> args, const std::map<std::string, std::string>& env) {
   args.insert(args.begin(), {APPLCTL_BIN, "--store", store.string()});
   return run_process(args, env);
 }
@@ -114,7 +114,7 @@ class KillTest {
     // a pending request.
     const fs::path s = base();
     auto ok = [&](std::vector<std::string> args) {
-      Result r = applctl(s, args, env_);
+      Result r = applctl_in(s, args, env_);
       INFO("applctl " << args.front() << ": " << r.err);
       REQUIRE(r.code == 0);
     };
@@ -124,7 +124,7 @@ class KillTest {
     ok({"ip", "add", "192.0.2.10", "192.0.2.11"});
     ok({"csr", "create", "--name", "pending", "--key", "ec:P-256", "--cn", "pending.example.com"});
     REQUIRE(run_process({"sqlite3", (s / "applctl.db").string(), "PRAGMA wal_checkpoint(TRUNCATE)"}).code == 0);
-    known_ = fingerprints(s);
+    known_ = store_fingerprints(s);
     before_ = canonical_state(s, known_);
   }
 
@@ -139,7 +139,7 @@ class KillTest {
       const fs::path s = work_ / "complete";
       copy_store(base(), s);
       const auto t0 = Clock::now();
-      Result r = applctl(s, c.args, env_);
+      Result r = applctl_in(s, c.args, env_);
       times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
       INFO(c.name << ": " << r.out << r.err);
       REQUIRE(r.code == 0);
@@ -171,7 +171,7 @@ class KillTest {
     Result integrity = run_process({"sqlite3", (s / "applctl.db").string(), "PRAGMA integrity_check"});
     INFO("integrity_check: " << integrity.out << integrity.err);
     good = good && integrity.code == 0 && clitest::chomp(integrity.out) == "ok";
-    Result doctor = applctl(s, {"doctor"}, {});
+    Result doctor = applctl_in(s, {"doctor"}, {});
     INFO("doctor: " << doctor.out << doctor.err);
     good = good && doctor.code == 0;
     const std::string state = canonical_state(s, known_);
@@ -201,7 +201,7 @@ int kill_runs() {
 
 }  // namespace
 
-TEST_CASE("commands killed at random moments leave the old or the new state, never a mix", "[cli][crash]") {
+TEST_CASE("commands killed at random moments leave the old or the new state, never a mix", "[cli][crash][long]") {
   const auto& pki = test_pki();
   KillTest k;
   const std::vector<KillCommand> commands = {

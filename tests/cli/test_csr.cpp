@@ -17,7 +17,7 @@ using clitest::Result;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+using clitest::contains;
 
 // The SAN line of `openssl req -text`, split: {"DNS:a", "IP Address:10.0.0.1"}.
 std::vector<std::string> req_sans(const std::string& text) {

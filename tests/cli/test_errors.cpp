@@ -14,7 +14,7 @@ using clitest::Result;
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+using clitest::contains;
 
 // A store with its factory default certificate and one more, "web".
 struct Fixture {

@@ -34,7 +34,7 @@ Json by_fingerprint(const Json& list, const std::string& fp) {
   return {};
 }
 
-std::set<std::string> warning_codes(const Json& cert) {
+std::set<std::string> codes_of(const Json& cert) {
   std::set<std::string> out;
   for (const auto& w : cert.at("warnings")) out.insert(w.at("code").get<std::string>());
   return out;
@@ -42,7 +42,7 @@ std::set<std::string> warning_codes(const Json& cert) {
 
 // The warnings of one certificate as `cert show` reports them.
 std::set<std::string> shown_warnings(const Appliance& a, const std::string& fp) {
-  return warning_codes(a.json({"cert", "show", fp.substr(0, 16)}));
+  return codes_of(a.json({"cert", "show", fp.substr(0, 16)}));
 }
 
 std::int64_t unattached_keys(const Appliance& a) { return a.json({"status"}).at("unattached_keys").get<std::int64_t>(); }
@@ -226,7 +226,7 @@ TEST_CASE("a certificate stored without its key is linked when it comes again wi
   Json list = a.json({"cert", "list"});
   CHECK(list.size() == count);
   CHECK(by_fingerprint(list, fp).at("private_key") == true);
-  CHECK(warning_codes(by_fingerprint(list, fp)).count("no-private-key") == 0);
+  CHECK(codes_of(by_fingerprint(list, fp)).count("no-private-key") == 0);
   CHECK(unattached_keys(a) == 0);
 }
 
@@ -263,7 +263,7 @@ TEST_CASE("a signed request is fulfilled: the certificate takes its name and its
     CHECK(a.json({"csr", "list"}).empty());
     Json list = a.json({"cert", "list"});
     CHECK(list.size() == before + 1);
-    auto codes = warning_codes(by_fingerprint(list, fp));
+    auto codes = codes_of(by_fingerprint(list, fp));
     CHECK(codes.count("chain-incomplete") == 1);  // the intermediate is not in the store
     CHECK(shown_warnings(a, fp) == codes);
     CHECK(codes.count("no-private-key") == 0);
@@ -329,7 +329,7 @@ TEST_CASE("roles and warnings come from the certificates, not from the file name
   fs::copy_file(pki / "leaf_ec.pem", a.dir / "ca.pem");
   SECTION("a leaf without its issuer and without its key") {
     a.json({"cert", "import", (a.dir / "ca.pem").string()});
-    auto codes = warning_codes(by_fingerprint(a.json({"cert", "list"}), pki.fingerprint("leaf_ec")));
+    auto codes = codes_of(by_fingerprint(a.json({"cert", "list"}), pki.fingerprint("leaf_ec")));
     CHECK(codes.count("chain-incomplete") == 1);
     CHECK(codes.count("no-private-key") == 1);
     CHECK(codes.count("weak-signature") == 0);
@@ -347,12 +347,12 @@ TEST_CASE("roles and warnings come from the certificates, not from the file name
     CHECK(codes.count("chain-incomplete") == 0);
     CHECK(codes.count("no-private-key") == 1);
     // CA certificates never need their private key here.
-    CHECK(warning_codes(by_fingerprint(list, pki.fingerprint("int"))).count("no-private-key") == 0);
-    CHECK(warning_codes(by_fingerprint(list, pki.fingerprint("root"))).count("no-private-key") == 0);
+    CHECK(codes_of(by_fingerprint(list, pki.fingerprint("int"))).count("no-private-key") == 0);
+    CHECK(codes_of(by_fingerprint(list, pki.fingerprint("root"))).count("no-private-key") == 0);
   }
   SECTION("a SHA-1 signed leaf") {
     a.json({"cert", "import", (pki / "leaf_sha1.pem").string(), (pki / "int.pem").string(), (pki / "root.pem").string()});
-    auto codes = warning_codes(by_fingerprint(a.json({"cert", "list"}), pki.fingerprint("leaf_sha1")));
+    auto codes = codes_of(by_fingerprint(a.json({"cert", "list"}), pki.fingerprint("leaf_sha1")));
     CHECK(codes.count("weak-signature") == 1);
     codes = shown_warnings(a, pki.fingerprint("leaf_sha1"));
     CHECK(codes.count("weak-signature") == 1);
@@ -492,9 +492,9 @@ TEST_CASE("cert list, cert show and chain show agree on chain-incomplete", "[cli
   Json list = a.json({"cert", "list"});
   for (const auto& c : list) {
     INFO("cert list entry " << c.at("friendly_name"));
-    CHECK(warning_codes(c) == shown_warnings(a, c.at("fingerprint_sha256")));
+    CHECK(codes_of(c) == shown_warnings(a, c.at("fingerprint_sha256")));
   }
-  CHECK(warning_codes(by_fingerprint(list, fp)).count("chain-incomplete") == 0);
+  CHECK(codes_of(by_fingerprint(list, fp)).count("chain-incomplete") == 0);
 }
 
 TEST_CASE("one PEM file with two certificates and their keys in other encodings, --name", "[cli][import]") {

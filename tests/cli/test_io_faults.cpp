@@ -19,7 +19,7 @@ using clitest::run_process;
 using clitest::TempDir;
 namespace fs = std::filesystem;
 
-bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+using clitest::has;
 
 // A tmpfs of `kib` KiB mounted on a new directory, unmounted (lazily if busy) at the end.
 struct Tmpfs {
@@ -54,8 +54,8 @@ void fill(const fs::path& file) {
 }
 
 // A store with the factory default, two certificates and an address, at a.store; the import
-// passphrase of Inputs in IO_PASS.
-void populate(Appliance& a) {
+// passphrase of FaultInputs in IO_PASS.
+void fill_store(Appliance& a) {
   a.env["IO_PASS"] = "io pass";
   a.json({"init", "--hostname", "appl.example.com"});
   a.json({"cert", "self-signed", "--name", "web", "--key", "ec:P-256", "--cn", "web.example.com"});
@@ -64,10 +64,10 @@ void populate(Appliance& a) {
   a.json({"cert", "list"});  // the -wal and -shm files exist (applctl keeps them), as on a live appliance
 }
 
-struct Inputs {
+struct FaultInputs {
   TempDir dir;
   fs::path p12 = dir / "corp.p12", yaml = dir / "appliance.yaml";
-  Inputs() {
+  FaultInputs() {
     const auto& pki = clitest::test_pki();
     clitest::openssl_ok({"pkcs12", "-export", "-in", (pki / "leaf.pem").string(), "-inkey", (pki / "leaf.key").string(),
                          "-certfile", (pki / "int.pem").string(), "-passout", "pass:io pass", "-out", p12.string()});
@@ -105,16 +105,16 @@ void check_doctor_clean(const Appliance& a) {
 
 }  // namespace
 
-TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, nothing changes", "[cli][iofault]") {
+TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, nothing changes", "[cli][iofault][long]") {
   Tmpfs t(768);
   if (!t.mounted) {
     WARN("cannot mount a tmpfs here (not root?): the file size limit variant covers the full disk");
     return;
   }
-  Inputs in;
+  FaultInputs in;
   Appliance a;
   a.store = t.dir / "store";
-  populate(a);
+  fill_store(a);
   const std::string before = dump(a);
   fill(t.dir / "filler");
   for (const auto& args : in.writes()) {
@@ -139,10 +139,10 @@ TEST_CASE("a full disk (tmpfs): writes fail naming the store and the cause, noth
   check_doctor_clean(a);
 }
 
-TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearly, nothing changes", "[cli][iofault]") {
-  Inputs in;
+TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearly, nothing changes", "[cli][iofault][long]") {
+  FaultInputs in;
   Appliance a;
-  populate(a);
+  fill_store(a);
   const std::string before = dump(a);
   TempDir scratch;
   for (const auto& args : in.writes()) {
@@ -160,16 +160,16 @@ TEST_CASE("a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored): writes fail clearl
   check_doctor_clean(a);
 }
 
-TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing changes", "[cli][iofault]") {
+TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing changes", "[cli][iofault][long]") {
   Tmpfs t(2048);
   if (!t.mounted) {
     WARN("cannot mount a tmpfs here (not root?): skipped");
     return;
   }
-  Inputs in;
+  FaultInputs in;
   Appliance a;
   a.store = t.dir / "store";
-  populate(a);
+  fill_store(a);
   const std::string before = dump(a);
   const auto list = a.json({"cert", "list"});
   REQUIRE(t.remount(true));
@@ -194,11 +194,11 @@ TEST_CASE("a read-only file system: reads work, writes fail clearly, nothing cha
   check_doctor_clean(a);
 }
 
-TEST_CASE("the store removed or its database renamed while a writer waits for the lock", "[cli][iofault]") {
+TEST_CASE("the store removed or its database renamed while a writer waits for the lock", "[cli][iofault][long]") {
   for (const bool remove_dir : {true, false}) {
     INFO((remove_dir ? "rm -rf the store directory" : "mv the database file"));
     Appliance a;
-    populate(a);
+    fill_store(a);
     TempDir work;
     clitest::LockHolder holder(a.db(), work.path);
     std::vector<std::string> argv{APPLCTL_BIN, "--store", a.store.string(), "cert", "self-signed", "--name", "late",

@@ -55,7 +55,7 @@ std::string version() {
 
 }  // namespace
 
-TEST_CASE("the Debian package", "[cli][package]") {
+TEST_CASE("the Debian package", "[cli][package][long]") {
   const Package& p = package();
 
   SECTION("is applctl_<version>_<arch>.deb from the project version") {

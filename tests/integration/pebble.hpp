@@ -95,8 +95,15 @@ class PebbleServer {
     return r.out;
   }
 
-  // One server for every test of the process (ctest runs each test case as its own process).
-  static PebbleServer& shared() {
+  // One server for every test of the process (ctest runs each test case as its own process, and
+  // every section of a test case runs it from the top again), started when first asked for; with
+  // mock_dns, one with pebble-challtestsrv as its DNS server. Tests that stop pebble, or need
+  // other settings, start their own.
+  static PebbleServer& shared(bool mock_dns = false) {
+    if (mock_dns) {
+      static PebbleServer with_dns(true);
+      return with_dns;
+    }
     static PebbleServer server;
     return server;
   }

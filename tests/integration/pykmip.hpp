@@ -55,6 +55,8 @@ class KmipPki : public clitest::CertDir {
   }
 };
 
+inline const KmipPki& pki() { return KmipPki::get(); }
+
 class PyKmipServer {
  public:
   explicit PyKmipServer(const KmipPki& pki) : pki_(&pki) {
@@ -89,9 +91,14 @@ class PyKmipServer {
     REQUIRE(proc_);
   }
 
-  // One server for every test of the process (ctest runs each test case as its own process).
+  bool running() const { return proc_ != nullptr; }
+
+  // One server for every test of the process (ctest runs each test case as its own process, and
+  // every section of a test case runs it from the top again), started when first asked for. A test
+  // that stopped it finds it started again on the same port with the same database.
   static PyKmipServer& shared() {
     static PyKmipServer server(KmipPki::get());
+    if (!server.running()) server.restart();
     return server;
   }
 

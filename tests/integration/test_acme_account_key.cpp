@@ -12,7 +12,7 @@ using clitest::Result;
 using pebbletest::PebbleServer;
 namespace fs = std::filesystem;
 
-std::vector<std::string> account_args(const PebbleServer& server, std::vector<std::string> extra) {
+std::vector<std::string> key_account_args(const PebbleServer& server, std::vector<std::string> extra) {
   std::vector<std::string> args{"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org",
                                 "--ca-bundle", server.ca_bundle()};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -30,11 +30,11 @@ fs::path lego_account_dir(const fs::path& lego) {
 }  // namespace
 
 TEST_CASE("acme account --account-key: lego's account key finds lego's account and issues", "[integration][acme]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   const std::string port = std::to_string(server.http01_port());
   Appliance a;
   // The store has an account of its own first: --account-key replaces its key.
-  nlohmann::json own = a.json(account_args(server, {"--accept-tos"}));
+  nlohmann::json own = a.json(key_account_args(server, {"--accept-tos"}));
   REQUIRE(own["created"] == true);
 
   const fs::path lego = a.dir / "lego";
@@ -52,7 +52,7 @@ TEST_CASE("acme account --account-key: lego's account key finds lego's account a
   REQUIRE(!lego_kid.empty());
   CHECK(lego_kid != own["kid"]);
 
-  nlohmann::json r = a.json(account_args(server, {"--account-key", key_file}));
+  nlohmann::json r = a.json(key_account_args(server, {"--account-key", key_file}));
   CHECK(r["created"] == false);
   CHECK(r["kid"] == lego_kid);
   CHECK(r["new_key"] == true);
@@ -62,13 +62,13 @@ TEST_CASE("acme account --account-key: lego's account key finds lego's account a
   CHECK(a.json({"status"})["unattached_keys"] == 0);  // the replaced key went
 
   // The stored key is lego's from now on: without --account-key the same account, no new key.
-  nlohmann::json again = a.json(account_args(server, {}));
+  nlohmann::json again = a.json(key_account_args(server, {}));
   CHECK(again["created"] == false);
   CHECK(again["new_key"] == false);
   CHECK(again["kid"] == lego_kid);
   CHECK(again["key_thumbprint"] == r["key_thumbprint"]);
   // The same file again changes no key either.
-  CHECK(a.json(account_args(server, {"--account-key", key_file}))["new_key"] == false);
+  CHECK(a.json(key_account_args(server, {"--account-key", key_file}))["new_key"] == false);
 
   // Human output and logs never show the key.
   Result human = a.run({"-vv", "acme", "account", "--server", server.directory_url(), "--email", "ops@example.org",
@@ -92,23 +92,23 @@ TEST_CASE("acme account --account-key: a key with no account gets one with --acc
   const std::string key = (a.dir / "fresh.key").string();
   REQUIRE(clitest::openssl({"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key}).code == 0);
 
-  Result no_tos = a.run(account_args(server, {"--account-key", key}));
+  Result no_tos = a.run(key_account_args(server, {"--account-key", key}));
   CHECK(no_tos.code == 5);
   CHECK_FALSE(fs::exists(a.db()));
 
-  nlohmann::json r = a.json(account_args(server, {"--account-key", key, "--accept-tos"}));
+  nlohmann::json r = a.json(key_account_args(server, {"--account-key", key, "--accept-tos"}));
   CHECK(r["created"] == true);
   CHECK(r["new_key"] == true);
   // Found again with the file, and with the stored key.
-  CHECK(a.json(account_args(server, {"--account-key", key}))["kid"] == r["kid"]);
-  CHECK(a.json(account_args(server, {}))["kid"] == r["kid"]);
+  CHECK(a.json(key_account_args(server, {"--account-key", key}))["kid"] == r["kid"]);
+  CHECK(a.json(key_account_args(server, {}))["kid"] == r["kid"]);
 }
 
 TEST_CASE("acme account --account-key: unusable key files are exit 6 naming the file, the store unchanged",
           "[integration][acme]") {
   PebbleServer& server = PebbleServer::shared();
   Appliance a;
-  a.json(account_args(server, {"--accept-tos"}));
+  a.json(key_account_args(server, {"--accept-tos"}));
   const std::string before = a.dump();
   auto path = [&](const std::string& n) { return (a.dir / n).string(); };
   auto ossl = [](std::vector<std::string> args) {
@@ -134,7 +134,7 @@ TEST_CASE("acme account --account-key: unusable key files are exit 6 naming the 
   };
   for (const auto& [file, problem] : cases) {
     INFO(file);
-    Result r = a.run(account_args(server, {"--account-key", file}));
+    Result r = a.run(key_account_args(server, {"--account-key", file}));
     INFO(r.out << r.err);
     CHECK(r.code == 6);
     CHECK(r.err.find(file) != std::string::npos);
@@ -143,6 +143,6 @@ TEST_CASE("acme account --account-key: unusable key files are exit 6 naming the 
   }
   // A store that does not exist yet is not created by a refused key.
   Appliance b;
-  CHECK(b.run(account_args(server, {"--account-key", path("rsa.key"), "--accept-tos"})).code == 6);
+  CHECK(b.run(key_account_args(server, {"--account-key", path("rsa.key"), "--accept-tos"})).code == 6);
   CHECK_FALSE(fs::exists(b.db()));
 }

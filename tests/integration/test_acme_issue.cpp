@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 TEST_CASE("acme issue: http-01 for a DNS name and an IP address, the chain verifies against pebble's root",
           "[integration][acme]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   Appliance a;
   a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
           server.ca_bundle(), "--accept-tos"});
@@ -93,7 +93,7 @@ TEST_CASE("acme issue: http-01 for a DNS name and an IP address, the chain verif
 
 TEST_CASE("acme issue --webroot: a web server of its own serves the files and they are removed after",
           "[integration][acme]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   Appliance a;
   a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
           server.ca_bundle(), "--accept-tos"});
@@ -149,7 +149,7 @@ TEST_CASE("acme issue --webroot: a web server of its own serves the files and th
 
 TEST_CASE("acme issue --dns-hook: dns-01 through pebble-challtestsrv for a name and its wildcard with cleanup after",
           "[integration][acme]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   Appliance a;
   a.json({"acme", "account", "--server", server.directory_url(), "--email", "ops@example.org", "--ca-bundle",
           server.ca_bundle(), "--accept-tos"});

@@ -57,7 +57,7 @@ bool has_warning(const nlohmann::json& cert, const std::string& code) {
 
 TEST_CASE("cert renew re-orders an ACME certificate from pebble in place with its names and IPs and default flag and the hook on change",
           "[integration][acme][renew]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   Appliance a;
   account(a, server);
   const std::string port = std::to_string(server.http01_port());
@@ -162,7 +162,7 @@ TEST_CASE("cert renew with pebble down is exit 7 with the ACME certificate as it
 
 TEST_CASE("cert renew through a dns-01 hook renews with the stored hook and a hook that stops publishing is exit 7",
           "[integration][acme][renew]") {
-  PebbleServer server(true);
+  PebbleServer& server = PebbleServer::shared(true);
   Appliance a;
   account(a, server);
   const std::string mgmt = "http://127.0.0.1:" + std::to_string(server.challtestsrv_management_port());

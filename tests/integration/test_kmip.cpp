@@ -21,7 +21,7 @@ using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 std::vector<std::string> configure_args(int port, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"kmip",          "configure", "--host", "127.0.0.1", "--port", std::to_string(port),

@@ -17,7 +17,7 @@ using kmiptest::hex_of;
 using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 const std::string kPassword = "kmip-apply-Pa55-4b1e";
 

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 struct KmipStore : Appliance {
   explicit KmipStore(const PyKmipServer& server) {
@@ -46,7 +46,7 @@ int runs_per_direction() {
 }  // namespace
 
 TEST_CASE("kmip encrypt and decrypt killed at random moments leave a whole store, old or new form",
-          "[integration][kmip][crash]") {
+          "[integration][kmip][crash][long]") {
   PyKmipServer server(pki());
   KmipStore a(server);
   const std::string before = a.view();

@@ -21,7 +21,7 @@ using kmiptest::pykmip_get;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const KmipPki& pki() { return KmipPki::get(); }
+using kmiptest::pki;
 
 std::string unhex(const std::string& h) {
   std::string out;
@@ -217,7 +217,9 @@ TEST_CASE("kmip encrypt and decrypt the whole store with a key held by PyKMIP", 
 }
 
 TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes", "[integration][kmip][encrypt]") {
-  PyKmipServer server(pki());
+  // The process's one server, for every section (each runs the test case from the top): the
+  // section that stops it finds it started again by the next one's shared().
+  PyKmipServer& server = PyKmipServer::shared();
   Populated a(server);
   const std::string before = a.view();
 
@@ -311,18 +313,24 @@ TEST_CASE("kmip encrypt: faults leave the store as it was, with their exit codes
     CHECK(has(r.err, "offset 8192"));
     CHECK(clitest::slurp(a.db()) == altered);
   }
-  SECTION("kmip encrypt killed at any moment: the store reads, plain or encrypted, with everything in it") {
-    // Eight moments in the release run; four over the same span under the sanitizers, where each
-    // kill and the reads after it take seconds.
-    const std::vector<int> delays_ms = clitest::full_or_sanitized(std::vector<int>{0, 30, 60, 90, 120, 160, 220, 300},
-                                                                  std::vector<int>{0, 60, 160, 300});
-    for (int delay_ms : delays_ms) {
-      INFO("killed after " << delay_ms << " ms");
-      Background enc({APPLCTL_BIN, "--store", a.store.string(), "kmip", "encrypt"});
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-      enc.stop(SIGKILL, 5s);
-      CHECK(a.view() == before);
-      if (a.json({"kmip", "status"})["encrypted"] == true) REQUIRE(a.run({"kmip", "decrypt"}).code == 0);
-    }
+}
+
+// A kill loop (label long: the release half of scripts/test runs it, tests/CMakeLists.txt).
+TEST_CASE("kmip encrypt killed at any moment: the store reads, plain or encrypted, with everything in it",
+          "[integration][kmip][encrypt][long]") {
+  PyKmipServer& server = PyKmipServer::shared();
+  Populated a(server);
+  const std::string before = a.view();
+  // Eight moments in the release run; four over the same span under the sanitizers, where each
+  // kill and the reads after it take seconds.
+  const std::vector<int> delays_ms = clitest::full_or_sanitized(std::vector<int>{0, 30, 60, 90, 120, 160, 220, 300},
+                                                                std::vector<int>{0, 60, 160, 300});
+  for (int delay_ms : delays_ms) {
+    INFO("killed after " << delay_ms << " ms");
+    Background enc({APPLCTL_BIN, "--store", a.store.string(), "kmip", "encrypt"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    enc.stop(SIGKILL, 5s);
+    CHECK(a.view() == before);
+    if (a.json({"kmip", "status"})["encrypted"] == true) REQUIRE(a.run({"kmip", "decrypt"}).code == 0);
   }
 }

@@ -128,9 +128,17 @@ srv.serve_forever()
 )PY");
     pid = unit_pki::run(dir.path().string(), "/usr/bin/python3 ari.py '" + id + "' " + (offer ? "1" : "0") +
                                                  " > ari.log 2>&1 & echo $!");
-    for (int i = 0; i < 200 && !fs::exists(dir.path() / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    port = std::stoi(unit_pki::read_text(dir / "port"));
+    // The port file is written once the server listens: polled (every 5 ms, 4 s at most) until
+    // it holds the whole number, which the script writes after creating the file.
+    std::string text;
+    for (int i = 0; i < 800; ++i) {
+      if (fs::exists(dir.path() / "port")) text = unit_pki::read_text(dir / "port");
+      if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    INFO("ari.py did not write its port; ari.log: " << (fs::exists(dir.path() / "ari.log") ? unit_pki::read_text(dir / "ari.log") : ""));
+    REQUIRE(!text.empty());
+    port = std::stoi(text);
   }
   ~AriServer() { std::system(("kill " + pid).c_str()); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/dir"; }

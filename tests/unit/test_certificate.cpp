@@ -15,7 +15,7 @@
 using namespace applctl;
 using unit_pki::has_code;
 using unit_pki::kind_of;
-using unit_pki::Pki;
+using UnitPki = unit_pki::Pki;
 
 namespace {
 
@@ -209,7 +209,7 @@ TEST_CASE("make_csr with an Ed25519 key", "[cert]") {
 }
 
 TEST_CASE("CA certificates made by openssl are roots and intermediates", "[cert]") {
-  const Pki& pki = Pki::get();
+  const UnitPki& pki = UnitPki::get();
   CertInfo root = inspect_certificate(pki.der("root"));
   CertInfo inter = inspect_certificate(pki.der("int"));
   CertInfo leaf = inspect_certificate(pki.der("leaf"));
@@ -241,7 +241,7 @@ TEST_CASE("CA certificates made by openssl are roots and intermediates", "[cert]
 }
 
 TEST_CASE("A version 1 self-signed certificate is a root", "[cert]") {
-  CertInfo v1 = inspect_certificate(Pki::get().der("v1"));
+  CertInfo v1 = inspect_certificate(UnitPki::get().der("v1"));
   CHECK(v1.self_signed);
   CHECK(v1.is_ca);
   CHECK(v1.role == Role::Root);
@@ -253,18 +253,18 @@ TEST_CASE("inspect_certificate refuses what is not a DER certificate as bad inpu
   const std::string garbage = "this is not a certificate";
   CHECK(kind_of([&] { inspect_certificate(as_bytes(garbage)); }) == ErrorKind::BadInput);
   CHECK(kind_of([&] { inspect_certificate({}); }) == ErrorKind::BadInput);
-  Bytes der = Pki::get().der("leaf");
+  Bytes der = UnitPki::get().der("leaf");
   Bytes truncated(der.begin(), der.begin() + static_cast<long>(der.size() / 2));
   CHECK(kind_of([&] { inspect_certificate(truncated); }) == ErrorKind::BadInput);
   // A PEM certificate is not DER.
-  const std::string pem = Pki::get().text("leaf.pem");
+  const std::string pem = UnitPki::get().text("leaf.pem");
   CHECK(kind_of([&] { inspect_certificate(as_bytes(pem)); }) == ErrorKind::BadInput);
 }
 
 // A fingerprint is the hash of exactly the certificate's bytes, so trailing bytes are refused
 // rather than hashed into a second fingerprint of the same certificate.
 TEST_CASE("inspect_certificate with trailing bytes is bad input", "[cert]") {
-  Bytes der = Pki::get().der("leaf");
+  Bytes der = UnitPki::get().der("leaf");
   Bytes padded = der;
   padded.push_back(0);
   padded.push_back(0);
@@ -310,9 +310,9 @@ TEST_CASE("role_name and parse_role", "[cert]") {
 TEST_CASE("lint self-signed: a self-signed leaf, never a root or an intermediate", "[lint]") {
   CertInfo leaf = inspect_certificate(self_signed(unit_pki::cn_subject("s.example.com"), {dns("s.example.com")}));
   CHECK(has_code(leaf.static_warnings, "self-signed"));
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("root")).static_warnings, "self-signed"));
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("int")).static_warnings, "self-signed"));
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("leaf")).static_warnings, "self-signed"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("root")).static_warnings, "self-signed"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("int")).static_warnings, "self-signed"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("leaf")).static_warnings, "self-signed"));
 }
 
 TEST_CASE("lint no-san and ip-san", "[lint]") {
@@ -331,15 +331,15 @@ TEST_CASE("lint no-san and ip-san", "[lint]") {
   CHECK_FALSE(has_code(dns_only.static_warnings, "no-san"));
   CHECK_FALSE(has_code(dns_only.static_warnings, "cn-not-first-san"));
   // Roots are not servers: no SAN warnings for them.
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("root")).static_warnings, "no-san"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("root")).static_warnings, "no-san"));
 }
 
 TEST_CASE("lint cn-not-first-san: a DNS common name that is not the first SAN", "[lint]") {
-  CertInfo late = inspect_certificate(Pki::get().der("cn-late"));
+  CertInfo late = inspect_certificate(UnitPki::get().der("cn-late"));
   CHECK(late.alt_names == std::vector<std::string>{"DNS:other.unit.test", "DNS:www.unit.test"});
   CHECK(has_code(late.static_warnings, "cn-not-first-san"));
   // Case does not matter: CN=WWW.Unit.TEST with first SAN www.unit.test is fine.
-  CertInfo cased = inspect_certificate(Pki::get().der("cn-case"));
+  CertInfo cased = inspect_certificate(UnitPki::get().der("cn-case"));
   CHECK_FALSE(has_code(cased.static_warnings, "cn-not-first-san"));
   // A common name that is not a DNS name needs not be a SAN.
   CertInfo label = inspect_certificate(self_signed(unit_pki::cn_subject("Web Server"), {dns("w.example.com")}));
@@ -352,27 +352,27 @@ TEST_CASE("lint cn-not-first-san: a DNS common name that is not the first SAN", 
 }
 
 TEST_CASE("lint weak-key: an RSA 1024 certificate", "[lint]") {
-  CertInfo weak = inspect_certificate(Pki::get().der("weak-rsa"));
+  CertInfo weak = inspect_certificate(UnitPki::get().der("weak-rsa"));
   CHECK(weak.public_key.type == "RSA");
   CHECK(weak.public_key.bits == 1024);
   CHECK(has_code(weak.static_warnings, "weak-key"));
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("leaf")).static_warnings, "weak-key"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("leaf")).static_warnings, "weak-key"));
 }
 
 TEST_CASE("lint weak-signature: SHA-1 signed certificates, except self-signed roots", "[lint]") {
-  CertInfo leaf = inspect_certificate(Pki::get().der("sha1-leaf"));
+  CertInfo leaf = inspect_certificate(UnitPki::get().der("sha1-leaf"));
   CHECK(leaf.signature_algorithm == "ecdsa-with-SHA1");
   CHECK(has_code(leaf.static_warnings, "weak-signature"));
-  CertInfo root = inspect_certificate(Pki::get().der("sha1-root"));
+  CertInfo root = inspect_certificate(UnitPki::get().der("sha1-root"));
   CHECK(root.signature_algorithm == "ecdsa-with-SHA1");
   CHECK(root.role == Role::Root);
   CHECK_FALSE(has_code(root.static_warnings, "weak-signature"));
-  CHECK_FALSE(has_code(inspect_certificate(Pki::get().der("leaf")).static_warnings, "weak-signature"));
+  CHECK_FALSE(has_code(inspect_certificate(UnitPki::get().der("leaf")).static_warnings, "weak-signature"));
 }
 
 TEST_CASE("lint: a CA-signed leaf with good names, key and signature has no static warning", "[lint]") {
-  CertInfo leaf = inspect_certificate(Pki::get().der("leaf"));
+  CertInfo leaf = inspect_certificate(UnitPki::get().der("leaf"));
   CHECK(unit_pki::codes(leaf.static_warnings).empty());
-  CertInfo root = inspect_certificate(Pki::get().der("root"));
+  CertInfo root = inspect_certificate(UnitPki::get().der("root"));
   CHECK(unit_pki::codes(root.static_warnings).empty());
 }

@@ -58,7 +58,7 @@ std::int64_t count_like(sql::Db& db, const std::string& pattern) {
   return q.int64(0);
 }
 
-std::string error_of(const std::function<void()>& f) {
+std::string crypt_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const applctl::Error& e) {
@@ -192,12 +192,12 @@ TEST_CASE("an altered page, a wrong key or a short file is reported, never decry
   SECTION("a flipped bit in a page names the page") {
     flip_byte(path, 3 * 4096 + 1234);
     sql::Db db(path, SQLITE_OPEN_READWRITE, vfs.name());
-    const std::string e = error_of([&] { count_like(db, "%"); });
+    const std::string e = crypt_error_of([&] { count_like(db, "%"); });
     CHECK_THAT(e, Catch::Contains("database page at offset 12288") && Catch::Contains("failed its authentication tag"));
   }
   SECTION("the first page: the header read fails") {
     flip_byte(path, 50);
-    const std::string e = error_of([&] {
+    const std::string e = crypt_error_of([&] {
       sql::Db db(path, SQLITE_OPEN_READWRITE, vfs.name());
       count_like(db, "%");
     });
@@ -205,7 +205,7 @@ TEST_CASE("an altered page, a wrong key or a short file is reported, never decry
   }
   SECTION("another key") {
     CryptVfs wrong(keys_of(4));
-    const std::string e = error_of([&] {
+    const std::string e = crypt_error_of([&] {
       sql::Db db(path, SQLITE_OPEN_READWRITE, wrong.name());
       count_like(db, "%");
     });
@@ -214,11 +214,11 @@ TEST_CASE("an altered page, a wrong key or a short file is reported, never decry
   SECTION("a file cut in the middle of a page") {
     fs::resize_file(path, fs::file_size(path) - 100);
     sql::Db db(path, SQLITE_OPEN_READWRITE, vfs.name());
-    CHECK_THAT(error_of([&] { count_like(db, "%"); }), Catch::Contains("authentication tag"));
+    CHECK_THAT(crypt_error_of([&] { count_like(db, "%"); }), Catch::Contains("authentication tag"));
   }
   SECTION("without the VFS it is not a database") {
     sql::Db db(path, SQLITE_OPEN_READONLY);
-    CHECK_THAT(error_of([&] { count_like(db, "%"); }), Catch::Contains("damaged or not an applctl store"));
+    CHECK_THAT(crypt_error_of([&] { count_like(db, "%"); }), Catch::Contains("damaged or not an applctl store"));
   }
 }
 
@@ -226,6 +226,6 @@ TEST_CASE("the VFS refuses a database without room for the tag", "[unit][crypt]"
   TempDir tmp;
   CryptVfs vfs(keys_of(5));
   sql::Db db(tmp / "noreserve.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs.name());
-  const std::string e = error_of([&] { db.exec("CREATE TABLE t(x)"); });
+  const std::string e = crypt_error_of([&] { db.exec("CREATE TABLE t(x)"); });
   CHECK_THAT(e, Catch::Contains("reserve 0 bytes"));
 }

@@ -42,7 +42,7 @@ KmipConfig sample() {
   return c;
 }
 
-unsigned mode_of(const fs::path& p) {
+unsigned file_mode(const fs::path& p) {
   struct stat st {};
   REQUIRE(::stat(p.c_str(), &st) == 0);
   return st.st_mode & 07777;
@@ -56,7 +56,7 @@ TEST_CASE("KMIP settings: saved 0600 and read back whole", "[kmip][config]") {
   CHECK_FALSE(load_kmip_config(d.path).has_value());
   save_kmip_config(d.path, sample());
   CHECK(kmip_configured(d.path));
-  CHECK(mode_of(kmip_config_path(d.path)) == 0600);
+  CHECK(file_mode(kmip_config_path(d.path)) == 0600);
   KmipConfig c = require_kmip_config(d.path);
   CHECK(c.host == "kms.example.com");
   CHECK(c.port == 15696);
@@ -137,7 +137,7 @@ TEST_CASE("KMIP settings: the last test is recorded, and a damaged record is non
   ok.versions = {"2.0", "1.4"};
   ok.vendor = "V";
   save_kmip_test(d.path, ok);
-  CHECK(mode_of(kmip_test_path(d.path)) == 0600);
+  CHECK(file_mode(kmip_test_path(d.path)) == 0600);
   auto r = load_kmip_test(d.path);
   REQUIRE(r);
   CHECK(r->ok);

@@ -98,7 +98,7 @@ const char* kDestroyRequest =
     "376100000000";
 const char* kKeyId = "61b10614-d8b5-46f9-8d17-2fa6ea1d747a";
 
-std::string error_of(const std::function<void()>& f, ErrorKind expect) {
+std::string error_of_kind(const std::function<void()>& f, ErrorKind expect) {
   try {
     f();
   } catch (const Error& e) {
@@ -109,7 +109,7 @@ std::string error_of(const std::function<void()>& f, ErrorKind expect) {
   return {};
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool mentions(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -141,7 +141,7 @@ TEST_CASE("KMIP: Query of Test Case 12.1: the request, a failure and the answer"
   CHECK(failed.status == ResultStatus::OperationFailed);
   CHECK(failed.reason == 2);
   CHECK(failed.operation == 0);  // the server left it out
-  std::string e = error_of([&] { require_success(failed, Operation::Query, "Query"); }, ErrorKind::Remote);
+  std::string e = error_of_kind([&] { require_success(failed, Operation::Query, "Query"); }, ErrorKind::Remote);
   CHECK(e == "KMIP server refused Query: Response Too Large: Response size: 648, Maximum Response Size indicated in "
              "request: 256");
 
@@ -315,11 +315,11 @@ TEST_CASE("KMIP: Get answers give the key bytes, Raw or Transparent Symmetric Ke
   CHECK(transparent.format == "transparent-symmetric-key");
   CHECK(transparent.key.size() == 16);
 
-  CHECK(has(error_of([&] { parse_get(answer(1, Item::bytes(tag::kKeyMaterial, key), 256)); }, ErrorKind::Remote),
+  CHECK(mentions(error_of_kind([&] { parse_get(answer(1, Item::bytes(tag::kKeyMaterial, key), 256)); }, ErrorKind::Remote),
             "16 bytes of key material for a length of 256 bits"));
-  CHECK(has(error_of([&] { parse_get(answer(1, Item::bytes(tag::kKeyMaterial, key), 128, true)); }, ErrorKind::Remote),
+  CHECK(mentions(error_of_kind([&] { parse_get(answer(1, Item::bytes(tag::kKeyMaterial, key), 128, true)); }, ErrorKind::Remote),
             "wrapped"));
-  CHECK(has(error_of([&] { parse_get(answer(4, Item::bytes(tag::kKeyMaterial, key), 128)); }, ErrorKind::Remote),
+  CHECK(mentions(error_of_kind([&] { parse_get(answer(4, Item::bytes(tag::kKeyMaterial, key), 128)); }, ErrorKind::Remote),
             "key format 0x4"));
 
   // Another object type: its metadata, no key bytes.
@@ -334,37 +334,37 @@ TEST_CASE("KMIP: results become errors: Item Not Found is exit 4, the rest exit 
   r.status = ResultStatus::OperationFailed;
   r.reason = 1;
   r.message = "Could not locate object: 5";
-  CHECK(error_of([&] { require_success(r, Operation::Get, "Get of key '5'"); }, ErrorKind::NotFound) ==
+  CHECK(error_of_kind([&] { require_success(r, Operation::Get, "Get of key '5'"); }, ErrorKind::NotFound) ==
         "KMIP server: Get of key '5': Item Not Found: Could not locate object: 5");
   r.reason = 12;
   r.message = "Object is active and cannot be destroyed.";
-  CHECK(error_of([&] { require_success(r, Operation::Destroy, "Destroy of key '5'"); }, ErrorKind::Remote) ==
+  CHECK(error_of_kind([&] { require_success(r, Operation::Destroy, "Destroy of key '5'"); }, ErrorKind::Remote) ==
         "KMIP server refused Destroy of key '5': Permission Denied: Object is active and cannot be destroyed.");
   r.reason = 0;
   r.message.clear();
-  CHECK(has(error_of([&] { require_success(r, Operation::Get, "Get"); }, ErrorKind::Remote), "no reason given"));
+  CHECK(mentions(error_of_kind([&] { require_success(r, Operation::Get, "Get"); }, ErrorKind::Remote), "no reason given"));
 
   Response ok;
   ok.status = ResultStatus::Success;
   ok.operation = static_cast<std::uint32_t>(Operation::Create);
   ok.payload = Item::structure(tag::kResponsePayload);
-  CHECK(has(error_of([&] { require_success(ok, Operation::Get, "Get"); }, ErrorKind::Remote), "is for Create"));
+  CHECK(mentions(error_of_kind([&] { require_success(ok, Operation::Get, "Get"); }, ErrorKind::Remote), "is for Create"));
   ok.operation = static_cast<std::uint32_t>(Operation::Get);
   ok.payload.reset();
-  CHECK(has(error_of([&] { require_success(ok, Operation::Get, "Get"); }, ErrorKind::Remote), "without a response payload"));
+  CHECK(mentions(error_of_kind([&] { require_success(ok, Operation::Get, "Get"); }, ErrorKind::Remote), "without a response payload"));
 }
 
 TEST_CASE("KMIP: what is not a one-item Response Message is refused", "[kmip][messages]") {
   // A request where a response belongs.
-  CHECK(has(error_of([] { decode_response(from_hex(kDiscoverNone)); }, ErrorKind::Remote), "not a Response Message"));
+  CHECK(mentions(error_of_kind([] { decode_response(from_hex(kDiscoverNone)); }, ErrorKind::Remote), "not a Response Message"));
   // Two batch items.
   Item two = decode(from_hex(kDiscoverNoneResponse));
   Item item = two.at(tag::kBatchItem);
   two.add(item);
-  CHECK(has(error_of([&] { decode_response(encode(two)); }, ErrorKind::Remote), "2 batch items"));
+  CHECK(mentions(error_of_kind([&] { decode_response(encode(two)); }, ErrorKind::Remote), "2 batch items"));
   // A header without a protocol version.
   Item bare = Item::structure(tag::kResponseMessage, {Item::structure(tag::kResponseHeader, {Item::integer(tag::kBatchCount, 1)})});
-  CHECK(has(error_of([&] { decode_response(encode(bare)); }, ErrorKind::Remote), "no item 0x420069"));
+  CHECK(mentions(error_of_kind([&] { decode_response(encode(bare)); }, ErrorKind::Remote), "no item 0x420069"));
 }
 
 TEST_CASE("KMIP: versions, names and the proposal", "[kmip][messages]") {

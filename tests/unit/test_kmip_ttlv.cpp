@@ -20,7 +20,7 @@ using namespace applctl::kmip;
 
 using unit_hex::from_hex;
 
-std::string error_of(const Bytes& data, const DecodeLimits& limits = {}) {
+std::string decode_error_of(const Bytes& data, const DecodeLimits& limits = {}) {
   try {
     decode(data, limits);
   } catch (const Error& e) {
@@ -113,60 +113,60 @@ TEST_CASE("TTLV: malformed input is rejected with the reason and the offset", "[
   SECTION("every truncation of a good message") {
     for (std::size_t n = 0; n < good.size(); ++n) {
       INFO("first " << n << " bytes");
-      std::string e = error_of(Bytes(good.begin(), good.begin() + static_cast<long>(n)));
+      std::string e = decode_error_of(Bytes(good.begin(), good.begin() + static_cast<long>(n)));
       CHECK(e.rfind("malformed KMIP message: ", 0) == 0);
     }
   }
   SECTION("trailing bytes") {
     Bytes more = good;
     more.insert(more.end(), 8, 0);
-    CHECK(error_of(more).find("8 bytes after the message") != std::string::npos);
+    CHECK(decode_error_of(more).find("8 bytes after the message") != std::string::npos);
   }
   SECTION("a length that claims more than the buffer holds") {
-    CHECK(error_of(from_hex("42 00 20 | 08 | FF FF FF FF | 00 00 00 00 00 00 00 00")).find("claims 4294967295 bytes") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 08 | FF FF FF FF | 00 00 00 00 00 00 00 00")).find("claims 4294967295 bytes") !=
           std::string::npos);
     Bytes inner = good;
     inner[8 + 7] = 0x05;  // the first child, an Enumeration, says 5 bytes
-    CHECK(error_of(inner).find("has length 5, not 4") != std::string::npos);
+    CHECK(decode_error_of(inner).find("has length 5, not 4") != std::string::npos);
   }
   SECTION("a child longer than its structure") {
     Bytes b = good;
     b[7] = 0x18;  // the structure says 24 bytes: its second child (16 bytes) does not fit in it
-    CHECK(error_of(b).find("claims 4 bytes but only 0 remain") != std::string::npos);
+    CHECK(decode_error_of(b).find("claims 4 bytes but only 0 remain") != std::string::npos);
   }
   SECTION("non-zero padding") {
-    CHECK(error_of(from_hex("42 00 20 | 02 | 00 00 00 04 | 00 00 00 08 00 00 00 01")).find("non-zero padding") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 02 | 00 00 00 04 | 00 00 00 08 00 00 00 01")).find("non-zero padding") !=
           std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 07 | 00 00 00 01 | 41 00 00 00 00 00 FF 00")).find("non-zero padding") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 07 | 00 00 00 01 | 41 00 00 00 00 00 FF 00")).find("non-zero padding") !=
           std::string::npos);
   }
   SECTION("fixed sizes, Boolean values, Big Integer and Structure lengths") {
-    CHECK(error_of(from_hex("42 00 20 | 03 | 00 00 00 04 | 00 00 00 08 00 00 00 00")).find("not 8") != std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 06 | 00 00 00 08 | 00 00 00 00 00 00 00 02")).find("neither 0 nor 1") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 03 | 00 00 00 04 | 00 00 00 08 00 00 00 00")).find("not 8") != std::string::npos);
+    CHECK(decode_error_of(from_hex("42 00 20 | 06 | 00 00 00 08 | 00 00 00 00 00 00 00 02")).find("neither 0 nor 1") !=
           std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 04 | 00 00 00 04 | 00 00 00 01 00 00 00 00")).find("multiple of 8") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 04 | 00 00 00 04 | 00 00 00 01 00 00 00 00")).find("multiple of 8") !=
           std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 01 | 00 00 00 04 | 00 00 00 00 00 00 00 00")).find("multiple of 8") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 01 | 00 00 00 04 | 00 00 00 00 00 00 00 00")).find("multiple of 8") !=
           std::string::npos);
   }
   SECTION("unknown types and tags that are not KMIP's") {
-    CHECK(error_of(from_hex("42 00 20 | 0B | 00 00 00 04 | 00 00 00 08 00 00 00 00")).find("unknown item type 0x0B") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 0B | 00 00 00 04 | 00 00 00 08 00 00 00 00")).find("unknown item type 0x0B") !=
           std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 00 | 00 00 00 00")).find("unknown item type") != std::string::npos);
+    CHECK(decode_error_of(from_hex("42 00 20 | 00 | 00 00 00 00")).find("unknown item type") != std::string::npos);
     // An HTTP answer on a KMIP port.
-    CHECK(error_of(Bytes{'H', 'T', 'T', 'P', '/', '1', '.', '1'}).find("is not a KMIP tag") != std::string::npos);
+    CHECK(decode_error_of(Bytes{'H', 'T', 'T', 'P', '/', '1', '.', '1'}).find("is not a KMIP tag") != std::string::npos);
   }
   SECTION("text that is not UTF-8") {
-    CHECK(error_of(from_hex("42 00 20 | 07 | 00 00 00 02 | C0 AF 00 00 00 00 00 00")).find("not UTF-8") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 07 | 00 00 00 02 | C0 AF 00 00 00 00 00 00")).find("not UTF-8") !=
           std::string::npos);
-    CHECK(error_of(from_hex("42 00 20 | 07 | 00 00 00 03 | ED A0 80 00 00 00 00 00")).find("not UTF-8") !=
+    CHECK(decode_error_of(from_hex("42 00 20 | 07 | 00 00 00 03 | ED A0 80 00 00 00 00 00")).find("not UTF-8") !=
           std::string::npos);
   }
   SECTION("nesting deeper than the limit") {
     Item deep = Item::integer(0x420001, 1);
     for (int i = 0; i < 40; ++i) deep = Item::structure(0x420002, {deep});
     Bytes wire = encode(deep);
-    CHECK(error_of(wire).find("nested deeper than 16") != std::string::npos);
+    CHECK(decode_error_of(wire).find("nested deeper than 16") != std::string::npos);
     CHECK_NOTHROW(decode(wire, {1 << 20, 41}));
     // A chain of empty-looking structures that each claim the rest of the buffer.
     Bytes chain;
@@ -176,10 +176,10 @@ TEST_CASE("TTLV: malformed input is rejected with the reason and the offset", "[
                                  static_cast<std::uint8_t>(len >> 16), static_cast<std::uint8_t>(len >> 8),
                                  static_cast<std::uint8_t>(len)});
     }
-    CHECK(error_of(chain).find("nested deeper") != std::string::npos);
+    CHECK(decode_error_of(chain).find("nested deeper") != std::string::npos);
   }
   SECTION("messages over the size limit") {
-    CHECK(error_of(good, {16, 16}).find("exceeds the limit of 16 bytes") != std::string::npos);
+    CHECK(decode_error_of(good, {16, 16}).find("exceeds the limit of 16 bytes") != std::string::npos);
     CHECK_THROWS_AS(item_size(from_hex("42 00 7B | 01 | 7F FF FF F8")), Error);
     CHECK(item_size(from_hex("42 00 7B | 01 | 00 00 00 F8")) == 0x100);
     CHECK(item_size(from_hex("42 00 20 | 07 | 00 00 00 0B")) == 24);

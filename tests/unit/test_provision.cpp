@@ -14,7 +14,7 @@
 
 using namespace applctl;
 using unit_pki::error_of;
-using unit_pki::Pki;
+using UnitPki = unit_pki::Pki;
 using unit_pki::ScopedEnv;
 using unit_pki::TempDir;
 
@@ -193,7 +193,7 @@ TEST_CASE("a file the plan rejects leaves no store behind", "[provision]") {
 }
 
 TEST_CASE("imports: added with the chain, key linked, replaced in place, renamed", "[provision]") {
-  const Pki& pki = Pki::get();
+  const UnitPki& pki = UnitPki::get();
   Fixture f;
   unit_pki::write_text(f.tmp / "leaf-chain.pem", pki.text("leaf.pem") + pki.text("int.pem") + pki.text("root.pem"));
   const std::string file = "version: 1\ncertificates:\n  - name: corp\n    import: {file: leaf-chain.pem}\n";
@@ -231,7 +231,7 @@ TEST_CASE("apply with prune removes what the file does not name, never the facto
 }
 
 TEST_CASE("export-config then apply to an empty store reproduces it", "[provision]") {
-  const Pki& pki = Pki::get();
+  const UnitPki& pki = UnitPki::get();
   Fixture a;
   a.apply(kWeb);
   unit_pki::write_text(a.tmp / "leaf.pem", pki.text("leaf.pem") + pki.text("leaf.key") + pki.text("int.pem"));
@@ -305,7 +305,7 @@ namespace {
 struct KmipFiles {
   TempDir tmp;
   KmipFiles() {
-    const Pki& pki = Pki::get();
+    const UnitPki& pki = UnitPki::get();
     unit_pki::write_text(tmp / "ca.pem", pki.text("root.pem"));
     unit_pki::write_text(tmp / "client.pem", pki.text("leaf.pem") + pki.text("int.pem"));
     unit_pki::write_text(tmp / "client.key", pki.text("leaf.key"));
@@ -343,7 +343,7 @@ TEST_CASE("the kmip section is read and checked as kmip configure checks its inp
   REQUIRE(c.credential);
   CHECK(c.credential->username == "appl");
   CHECK(c.credential->password == "env-pa55");
-  CHECK(f.kmip->client_fingerprint_sha256 == Pki::get().fingerprint("leaf"));
+  CHECK(f.kmip->client_fingerprint_sha256 == UnitPki::get().fingerprint("leaf"));
   CHECK(f.kmip->client_subject == "CN=leaf.unit.test");
   CHECK(f.kmip->pos.str() == "a.yaml:3:3");
   CHECK(f.kmip->test);
@@ -458,14 +458,14 @@ TEST_CASE("kmip plan: new settings, equal settings (no action), what changed (ne
   CHECK(a.kind == "kmip");
   CHECK(a.name == "127.0.0.1:2");
   CHECK(a.detail == "port 1 -> 2; username appl -> operator; password changed; timeout 10 s -> 20 s");
-  unit_pki::write_text(k.tmp / "client2.pem", Pki::get().text("cn-late.pem"));
-  unit_pki::write_text(k.tmp / "ca2.pem", Pki::get().text("twin-a.pem"));
+  unit_pki::write_text(k.tmp / "client2.pem", UnitPki::get().text("cn-late.pem"));
+  unit_pki::write_text(k.tmp / "ca2.pem", UnitPki::get().text("twin-a.pem"));
   std::string client = kmip_yaml("  username: appl\n  password_env: APPLCTL_UNIT_KMIP_PASSWORD\n", "other.key");
   client.replace(client.find("client.pem"), 10, "client2.pem");
   client.replace(client.find("ca.pem"), 6, "ca2.pem");
   const std::string detail = apply(client, true).actions.at(0).detail;
-  CHECK(detail == "CA CN=Unit Root CA -> CN=Twin CA; client certificate " + Pki::get().fingerprint("leaf").substr(0, 16) +
-                      " -> " + Pki::get().fingerprint("cn-late").substr(0, 16));
+  CHECK(detail == "CA CN=Unit Root CA -> CN=Twin CA; client certificate " + UnitPki::get().fingerprint("leaf").substr(0, 16) +
+                      " -> " + UnitPki::get().fingerprint("cn-late").substr(0, 16));
   for (const auto& r : {diff, apply(client, true)})
     for (const auto& act : r.actions) {
       CHECK(act.detail.find("pa55") == std::string::npos);

@@ -16,7 +16,7 @@ using unit_pki::TempDir;
 
 namespace {
 
-constexpr std::int64_t kDay = 86400;
+using unit_pki::kDay;
 
 CertSummary add_self_signed(Store& store, const std::string& name, int days = 90) {
   SelfSignedRequest r;

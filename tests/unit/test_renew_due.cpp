@@ -4,12 +4,13 @@
 
 #include "applctl/base/error.hpp"
 #include "applctl/services/renew.hpp"
+#include "unit_pki.hpp"
 
 using namespace applctl;
 
 namespace {
 
-constexpr std::int64_t kDay = 86400;
+using unit_pki::kDay;
 constexpr UnixTime kStart = 1'800'000'000;  // 2027-01-15T08:00:00Z
 
 ErrorKind kind_of_before(const std::string& text) {

@@ -17,17 +17,17 @@ using namespace applctl;
 using unit_pki::codes;
 using unit_pki::has_code;
 using unit_pki::kind_of;
-using unit_pki::Pki;
+using UnitPki = unit_pki::Pki;
 using unit_pki::TempDir;
 
 namespace {
 
-constexpr std::int64_t kDay = 86400;
+using unit_pki::kDay;
 
-struct Fixture {
+struct ServiceFixture {
   TempDir tmp;
   Store store = Store::open(tmp.path() / "store", Store::Mode::ReadWrite);
-  explicit Fixture(std::vector<std::string> hostnames = {"appl.example.com"}) {
+  explicit ServiceFixture(std::vector<std::string> hostnames = {"appl.example.com"}) {
     init_appliance(store, {std::move(hostnames)});
   }
   std::int64_t rows(const std::string& table) const { return unit_pki::count_rows(store.dir(), table); }
@@ -44,7 +44,7 @@ struct Fixture {
   }
 };
 
-SelfSignedRequest self_signed(const std::string& name, const std::string& cn, std::vector<std::string> sans = {}) {
+SelfSignedRequest signed_request_for(const std::string& name, const std::string& cn, std::vector<std::string> sans = {}) {
   SelfSignedRequest r;
   r.name = name;
   r.key = KeySpec::parse("ec:P-256");
@@ -71,7 +71,7 @@ CertRow put_cert(Store& store, const std::string& name, const std::string& host,
   return *store.cert_by_id(id);
 }
 
-std::string fp_of(const std::string& pki_base) { return Pki::get().fingerprint(pki_base); }
+std::string fp_of(const std::string& pki_base) { return UnitPki::get().fingerprint(pki_base); }
 
 }  // namespace
 
@@ -137,8 +137,8 @@ TEST_CASE("ensure_initialized creates the factory default in a new store", "[ser
 }
 
 TEST_CASE("create_self_signed stores the certificate and its key, duplicates are refused", "[service]") {
-  Fixture f;
-  CertSummary web = create_self_signed(f.store, self_signed("web", "www.example.com", {"api.example.com"}));
+  ServiceFixture f;
+  CertSummary web = create_self_signed(f.store, signed_request_for("web", "www.example.com", {"api.example.com"}));
   CHECK(web.row.friendly_name == "web");
   CHECK(web.has_key);
   CHECK_FALSE(web.is_default);
@@ -148,7 +148,7 @@ TEST_CASE("create_self_signed stores the certificate and its key, duplicates are
   CHECK(inspect_certificate(f.store.cert_der(web.row.id)).fingerprint_sha256 == web.row.fingerprint_sha256);
 
   const auto certs = f.store.count_certs(), keys = f.rows("keys"), audits = f.rows("audit_log");
-  auto e = unit_pki::error_of([&] { create_self_signed(f.store, self_signed("web", "other.example.com")); });
+  auto e = unit_pki::error_of([&] { create_self_signed(f.store, signed_request_for("web", "other.example.com")); });
   CHECK(e.kind() == ErrorKind::Refused);
   CHECK(std::string(e.what()).find("'web'") != std::string::npos);
   CHECK(f.store.count_certs() == certs);
@@ -160,14 +160,14 @@ TEST_CASE("create_self_signed stores the certificate and its key, duplicates are
 TEST_CASE("create_self_signed validates everything before it touches the store", "[service]") {
   TempDir tmp;
   Store store = Store::open(tmp.path(), Store::Mode::ReadWrite);
-  SelfSignedRequest bad_country = self_signed("a", "a.example.com");
+  SelfSignedRequest bad_country = signed_request_for("a", "a.example.com");
   bad_country.subject.country = "XX";
   CHECK(kind_of([&] { create_self_signed(store, bad_country); }) == ErrorKind::BadInput);
-  CHECK(kind_of([&] { create_self_signed(store, self_signed("", "a.example.com")); }) == ErrorKind::BadInput);
-  CHECK(kind_of([&] { create_self_signed(store, self_signed(" a", "a.example.com")); }) == ErrorKind::BadInput);
-  CHECK(kind_of([&] { create_self_signed(store, self_signed("a", "a.example.com", {"bad..name"})); }) ==
+  CHECK(kind_of([&] { create_self_signed(store, signed_request_for("", "a.example.com")); }) == ErrorKind::BadInput);
+  CHECK(kind_of([&] { create_self_signed(store, signed_request_for(" a", "a.example.com")); }) == ErrorKind::BadInput);
+  CHECK(kind_of([&] { create_self_signed(store, signed_request_for("a", "a.example.com", {"bad..name"})); }) ==
         ErrorKind::BadInput);
-  SelfSignedRequest bad_days = self_signed("a", "a.example.com");
+  SelfSignedRequest bad_days = signed_request_for("a", "a.example.com");
   bad_days.days = 0;
   CHECK(kind_of([&] { create_self_signed(store, bad_days); }) == ErrorKind::BadInput);
   // Not even the factory default certificate was made.
@@ -176,16 +176,16 @@ TEST_CASE("create_self_signed validates everything before it touches the store",
 }
 
 TEST_CASE("remove, default and rename follow the appliance rules", "[service]") {
-  Fixture f;
+  ServiceFixture f;
   const std::int64_t factory = *factory_cert_id(f.store);
-  create_self_signed(f.store, self_signed("web", "www.example.com"));
+  create_self_signed(f.store, signed_request_for("web", "www.example.com"));
 
   SECTION("the factory default certificate cannot be removed") {
     CHECK(kind_of([&] { remove_certificate(f.store, kFactoryName, true); }) == ErrorKind::Refused);
     CHECK(f.store.cert_by_id(factory));
   }
   SECTION("a certificate without its private key cannot be the default") {
-    f.import({Pki::get().path("leaf.pem")});
+    f.import({UnitPki::get().path("leaf.pem")});
     auto e = unit_pki::error_of([&] { set_default_certificate(f.store, "leaf.unit.test"); });
     CHECK(e.kind() == ErrorKind::Refused);
     CHECK_FALSE(e.hint().empty());
@@ -232,7 +232,7 @@ TEST_CASE("remove, default and rename follow the appliance rules", "[service]") 
 }
 
 TEST_CASE("check_certificates: statuses per certificate and whether anything needs attention", "[service]") {
-  Fixture f;
+  ServiceFixture f;
   const UnixTime t = now();
   put_cert(f.store, "expired", "expired.example.com", t - 10 * kDay, 1);
   put_cert(f.store, "soon", "soon.example.com", t - 350 * kDay, 365);
@@ -269,7 +269,7 @@ TEST_CASE("check_certificates: statuses per certificate and whether anything nee
 // ---- requests -----------------------------------------------------------------------------------
 
 TEST_CASE("create_request and show_request give the same PEM, remove_request takes its unused key", "[service]") {
-  Fixture f;
+  ServiceFixture f;
   CsrRequest req;
   req.name = "shop";
   req.key = KeySpec::parse("ec:P-256");
@@ -301,7 +301,7 @@ TEST_CASE("create_request and show_request give the same PEM, remove_request tak
 }
 
 TEST_CASE("remove_request keeps a key that a certificate uses", "[service]") {
-  Fixture f;
+  ServiceFixture f;
   CsrRequest req;
   req.name = "renewal";
   req.key = KeySpec::parse("ec:P-256");
@@ -324,8 +324,8 @@ TEST_CASE("remove_request keeps a key that a certificate uses", "[service]") {
 // ---- import -------------------------------------------------------------------------------------
 
 TEST_CASE("import_files: a CA-signed request's certificate takes the request's key and name", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f({"shop.example.com"});
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f({"shop.example.com"});
   CsrRequest req;
   req.name = "shop";
   req.key = KeySpec::parse("ec:P-256");
@@ -381,8 +381,8 @@ TEST_CASE("import_files: a CA-signed request's certificate takes the request's k
 }
 
 TEST_CASE("import_files: a key imported first is linked to its certificate imported later", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   f.tmp.sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.key -out k.csr"
            " -subj /CN=k.unit.test -addext subjectAltName=DNS:k.unit.test");
   pki.sign_leaf(f.tmp / "k.csr", f.tmp / "k.pem");
@@ -403,8 +403,8 @@ TEST_CASE("import_files: a key imported first is linked to its certificate impor
 }
 
 TEST_CASE("import_files: a stored certificate gets its key when imported again with it (linked)", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   ImportResult bare = f.import({pki.path("leaf.pem")});
   REQUIRE(bare.certificates.size() == 1);
   CHECK_FALSE(bare.certificates[0].summary.has_key);
@@ -419,8 +419,8 @@ TEST_CASE("import_files: a stored certificate gets its key when imported again w
 // The hint of `cert default` / `ip assign` says "import its private key (applctl cert import
 // KEY.pem)": a key imported alone is linked to the certificate already stored.
 TEST_CASE("import_files: a key imported alone after its certificate is linked to it", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   f.import({pki.path("leaf.pem")});
   ImportResult key = f.import({pki.path("leaf.key")});
   CHECK(key.keys_added == 1);
@@ -434,8 +434,8 @@ TEST_CASE("import_files: a key imported alone after its certificate is linked to
 }
 
 TEST_CASE("import_files: a certificate with a key that is not its own is bad input, nothing stored", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   const auto certs = f.store.count_certs(), keys = f.rows("keys"), audits = f.rows("audit_log");
   std::string bad = f.file("bad.pem", pki.text("leaf.pem") + pki.text("twin-leaf.key"));
   auto e = unit_pki::error_of([&] { f.import({pki.path("root.pem"), bad}); });
@@ -454,8 +454,8 @@ TEST_CASE("import_files: a certificate with a key that is not its own is bad inp
 // ---- chains -------------------------------------------------------------------------------------
 
 TEST_CASE("chain modes: automatic, current (frozen), manual (checked)", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   f.import({pki.path("leaf.pem"), pki.path("int.pem"), pki.path("root.pem")});
   const std::string leaf = "leaf.unit.test";
 
@@ -508,8 +508,8 @@ TEST_CASE("chain modes: automatic, current (frozen), manual (checked)", "[servic
 }
 
 TEST_CASE("store_chain picks, among same-name issuers, the one whose key id matches", "[service]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   // twin-a lives longer, so only the key identifier can make twin-b win.
   f.import({pki.path("twin-a.pem"), pki.path("twin-b.pem"), pki.path("twin-leaf.pem")});
   CertRow leaf = *f.store.cert_by_name("twin.unit.test");
@@ -568,7 +568,7 @@ TEST_CASE("walk_chain ranks candidate issuers: key id match, then valid now, the
 // ---- [lint] warnings from time, keys, chains and hostnames ----------------------------------------
 
 TEST_CASE("lint expired, expires-soon and not-yet-valid come from the validity period", "[lint]") {
-  Fixture f;
+  ServiceFixture f;
   const UnixTime t = now();
   auto warnings = [&](const CertRow& r) { return summarize(f.store, r).warnings; };
   auto expired = warnings(put_cert(f.store, "expired", "appl.example.com", t - 10 * kDay, 1));
@@ -588,7 +588,7 @@ TEST_CASE("lint expired, expires-soon and not-yet-valid come from the validity p
 }
 
 TEST_CASE("lint hostname-not-covered and no-private-key", "[lint]") {
-  Fixture f({"appl.example.com"});
+  ServiceFixture f({"appl.example.com"});
   const UnixTime t = now();
   auto other = summarize(f.store, put_cert(f.store, "other", "www.example.com", t, 365)).warnings;
   CHECK(has_code(other, "hostname-not-covered"));
@@ -599,7 +599,7 @@ TEST_CASE("lint hostname-not-covered and no-private-key", "[lint]") {
   CHECK(has_code(keyless, "no-private-key"));
   CHECK_FALSE(has_code(keyless, "hostname-not-covered"));
   // A root is not served: neither warning applies to it.
-  f.import({Pki::get().path("root.pem")});
+  f.import({UnitPki::get().path("root.pem")});
   auto root = summarize(f.store, *f.store.cert_by_name("Unit Root CA")).warnings;
   CHECK_FALSE(has_code(root, "no-private-key"));
   CHECK_FALSE(has_code(root, "hostname-not-covered"));
@@ -611,8 +611,8 @@ TEST_CASE("lint hostname-not-covered and no-private-key", "[lint]") {
 }
 
 TEST_CASE("lint chain-incomplete: a leaf imported without its issuer", "[lint]") {
-  const Pki& pki = Pki::get();
-  Fixture f;
+  const UnitPki& pki = UnitPki::get();
+  ServiceFixture f;
   f.import({pki.path("leaf.pem")});
   auto alone = summarize(f.store, *f.store.cert_by_name("leaf.unit.test")).warnings;
   CHECK(has_code(alone, "chain-incomplete"));

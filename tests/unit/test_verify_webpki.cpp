@@ -21,7 +21,7 @@ namespace {
 
 using Ext = std::pair<std::string, std::string>;  // OpenSSL config name, value ("critical,DER:3000")
 
-ossl::PkeyPtr ec_key() { return ossl::PkeyPtr(ossl::check_ptr(EVP_EC_gen("P-256"), "EVP_EC_gen")); }
+ossl::PkeyPtr new_ec_key() { return ossl::PkeyPtr(ossl::check_ptr(EVP_EC_gen("P-256"), "EVP_EC_gen")); }
 
 struct Spec {
   Spec(std::string cn_ = "www.example.test", std::vector<Ext> ext_ = {}, long serial_ = 4242)
@@ -34,7 +34,7 @@ struct Spec {
 };
 
 // A certificate for `key`, issued by `issuer` (self-signed when null) with `issuer_key`.
-ossl::X509Ptr make_cert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, const Spec& spec) {
+ossl::X509Ptr issue_cert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, const Spec& spec) {
   ossl::X509Ptr x(ossl::check_ptr(X509_new(), "X509_new"));
   ossl::check(X509_set_version(x.get(), X509_VERSION_3), "X509_set_version");
   ossl::Asn1IntegerPtr serial(ossl::check_ptr(ASN1_INTEGER_new(), "ASN1_INTEGER_new"));
@@ -64,7 +64,7 @@ ossl::X509Ptr make_cert(EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key, const
   return x;
 }
 
-std::vector<Ext> ca_ext(std::vector<Ext> more = {}) {
+std::vector<Ext> ca_exts(std::vector<Ext> more = {}) {
   std::vector<Ext> e = {{"basicConstraints", "critical,CA:TRUE"},
                         {"keyUsage", "critical,keyCertSign,cRLSign"},
                         {"subjectKeyIdentifier", "hash"},
@@ -73,7 +73,7 @@ std::vector<Ext> ca_ext(std::vector<Ext> more = {}) {
   return e;
 }
 
-std::vector<Ext> leaf_ext(std::vector<Ext> more = {}, const std::string& san = "DNS:www.example.test") {
+std::vector<Ext> leaf_exts(std::vector<Ext> more = {}, const std::string& san = "DNS:www.example.test") {
   std::vector<Ext> e = {{"basicConstraints", "critical,CA:FALSE"},
                         {"keyUsage", "critical,digitalSignature"},
                         {"subjectKeyIdentifier", "hash"},
@@ -88,8 +88,8 @@ std::vector<Ext> leaf_ext(std::vector<Ext> more = {}, const std::string& san = "
 
 // A root and a key to issue with, shared by the tests.
 struct Root {
-  ossl::PkeyPtr key = ec_key();
-  ossl::X509Ptr cert = make_cert(key.get(), nullptr, nullptr, Spec{"Test Root", ca_ext()});
+  ossl::PkeyPtr key = new_ec_key();
+  ossl::X509Ptr cert = issue_cert(key.get(), nullptr, nullptr, Spec{"Test Root", ca_exts()});
 };
 
 Root& root() {
@@ -98,11 +98,11 @@ Root& root() {
 }
 
 ossl::X509Ptr leaf_with(std::vector<Ext> ext, const std::string& cn = "www.example.test") {
-  static ossl::PkeyPtr key = ec_key();
+  static ossl::PkeyPtr key = new_ec_key();
   Spec s;
   s.cn = cn;
   s.ext = std::move(ext);
-  return make_cert(key.get(), root().cert.get(), root().key.get(), s);
+  return issue_cert(key.get(), root().cert.get(), root().key.get(), s);
 }
 
 std::vector<std::string> reasons(const std::vector<Issue>& issues) {
@@ -124,8 +124,8 @@ using Reasons = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("extra check: serial numbers are positive and at most 20 octets", "[chain]") {
-  auto key = ec_key();
-  auto serial = [&](Spec s) { return reasons(check_serial(make_cert(key.get(), nullptr, nullptr, s).get(), 0)); };
+  auto key = new_ec_key();
+  auto serial = [&](Spec s) { return reasons(check_serial(issue_cert(key.get(), nullptr, nullptr, s).get(), 0)); };
   CHECK(serial(Spec{}).empty());
   Spec zero;
   zero.serial = 0;
@@ -140,8 +140,8 @@ TEST_CASE("extra check: serial numbers are positive and at most 20 octets", "[ch
   twenty_high_bit.raw_serial = Bytes(20, 0x91);
   CHECK(serial(twenty_high_bit) == Reasons{"invalid-certificate"});
   // Through verify_chain: the leaf's serial makes the path invalid.
-  Spec leaf_zero{"www.example.test", leaf_ext(), 0};
-  auto leaf = make_cert(key.get(), root().cert.get(), root().key.get(), leaf_zero);
+  Spec leaf_zero{"www.example.test", leaf_exts(), 0};
+  auto leaf = issue_cert(key.get(), root().cert.get(), root().key.get(), leaf_zero);
   const VerifyResult r = verify_leaf(leaf.get());
   CHECK(r.reason == "invalid-certificate");
   REQUIRE(r.path.size() == 2);
@@ -149,7 +149,7 @@ TEST_CASE("extra check: serial numbers are positive and at most 20 octets", "[ch
 }
 
 TEST_CASE("extra check: authority and subject key identifiers", "[chain]") {
-  auto key = ec_key();
+  auto key = new_ec_key();
   auto leaf_no_aki = leaf_with({{"basicConstraints", "critical,CA:FALSE"}, {"subjectAltName", "DNS:www.example.test"}});
   // Every certificate below the anchor must carry an AKI (OpenSSL checks this too).
   CHECK(reasons(check_key_identifiers(leaf_no_aki.get(), 0, false, true)) == Reasons{"invalid-extension"});
@@ -159,9 +159,9 @@ TEST_CASE("extra check: authority and subject key identifiers", "[chain]") {
   CHECK(reasons(check_key_identifiers(issuer_only.get(), 0, false, false)) == Reasons{"invalid-extension"});
 
   auto root_with = [&](std::vector<Ext> ext) {
-    return make_cert(key.get(), nullptr, nullptr, Spec{"Root With AKI", std::move(ext)});
+    return issue_cert(key.get(), nullptr, nullptr, Spec{"Root With AKI", std::move(ext)});
   };
-  auto good_root = root_with(ca_ext());
+  auto good_root = root_with(ca_exts());
   CHECK(reasons(check_key_identifiers(good_root.get(), 1, true, true)).empty());
   auto aki_issuer_serial = root_with({{"basicConstraints", "critical,CA:TRUE"},
                                       {"keyUsage", "critical,keyCertSign"},
@@ -177,7 +177,7 @@ TEST_CASE("extra check: authority and subject key identifiers", "[chain]") {
 }
 
 TEST_CASE("extra check: extensions decode and follow RFC 5280's shape", "[chain]") {
-  CHECK(reasons(check_extensions(leaf_with(leaf_ext()).get(), 0, true)).empty());
+  CHECK(reasons(check_extensions(leaf_with(leaf_exts()).get(), 0, true)).empty());
   // A known extension whose contents do not decode (a BOOLEAN where a SEQUENCE belongs).
   CHECK(reasons(check_extensions(leaf_with({{"authorityInfoAccess", "DER:0101ff"}}).get(), 0, true)) ==
         Reasons{"invalid-extension"});
@@ -186,13 +186,13 @@ TEST_CASE("extra check: extensions decode and follow RFC 5280's shape", "[chain]
   auto empty_eku = leaf_with({{"extendedKeyUsage", "DER:3000"}});
   CHECK(reasons(check_extensions(empty_eku.get(), 0, true)) == Reasons{"invalid-extension"});
   auto pc = [&](const std::string& v) {
-    return make_cert(root().key.get(), nullptr, nullptr, Spec{"PC CA", ca_ext({{"policyConstraints", v}})});
+    return issue_cert(root().key.get(), nullptr, nullptr, Spec{"PC CA", ca_exts({{"policyConstraints", v}})});
   };
   CHECK(reasons(check_extensions(pc("critical,requireExplicitPolicy:0").get(), 1, true)).empty());
   CHECK(reasons(check_extensions(pc("requireExplicitPolicy:0").get(), 1, true)) == Reasons{"invalid-extension"});
 
   auto nc_ca = [&](const std::string& v) {
-    return make_cert(root().key.get(), nullptr, nullptr, Spec{"NC CA", ca_ext({{"nameConstraints", v}})});
+    return issue_cert(root().key.get(), nullptr, nullptr, Spec{"NC CA", ca_exts({{"nameConstraints", v}})});
   };
   CHECK(reasons(check_extensions(nc_ca("critical,permitted;DNS:example.test").get(), 1, true)).empty());
   // Not critical: RFC 5280 says it must be, the web PKI allows it.
@@ -219,7 +219,7 @@ TEST_CASE("extra check: dNSNames in SANs and name constraints are host names", "
   CHECK(names("DNS:-bad.example.test") == Reasons{"invalid-extension"});
   CHECK(names("DNS:example.test.") == Reasons{"invalid-extension"});
   auto nc = [](const std::string& value) {
-    auto x = make_cert(root().key.get(), nullptr, nullptr, Spec{"NC CA", ca_ext({{"nameConstraints", value}})});
+    auto x = issue_cert(root().key.get(), nullptr, nullptr, Spec{"NC CA", ca_exts({{"nameConstraints", value}})});
     return reasons(check_names(x.get(), 1));
   };
   CHECK(nc("critical,permitted;DNS:example.test").empty());
@@ -282,20 +282,20 @@ TEST_CASE("extra check: a CN that spells a SAN in another form", "[chain]") {
 
 TEST_CASE("extra check: a root has no extendedKeyUsage", "[chain]") {
   VerifyPolicy policy;
-  auto key = ec_key();
-  auto plain = make_cert(key.get(), nullptr, nullptr, Spec{"Root", ca_ext()});
-  auto with_eku = make_cert(key.get(), nullptr, nullptr, Spec{"Root", ca_ext({{"extendedKeyUsage", "serverAuth"}})});
+  auto key = new_ec_key();
+  auto plain = issue_cert(key.get(), nullptr, nullptr, Spec{"Root", ca_exts()});
+  auto with_eku = issue_cert(key.get(), nullptr, nullptr, Spec{"Root", ca_exts({{"extendedKeyUsage", "serverAuth"}})});
   CHECK(reasons(check_root_profile(plain.get(), 1, policy)).empty());
   CHECK(reasons(check_root_profile(with_eku.get(), 1, policy)) == Reasons{"key-usage"});
   // An intermediate used as the anchor may have one (TLS sub-CAs must).
-  auto inter = make_cert(key.get(), root().cert.get(), root().key.get(),
-                         Spec{"Inter", ca_ext({{"extendedKeyUsage", "serverAuth"}})});
+  auto inter = issue_cert(key.get(), root().cert.get(), root().key.get(),
+                         Spec{"Inter", ca_exts({{"extendedKeyUsage", "serverAuth"}})});
   CHECK(reasons(check_root_profile(inter.get(), 1, policy)).empty());
 }
 
 TEST_CASE("extra check: DSA keys and RSA moduli that are not a multiple of 8", "[chain]") {
   VerifyPolicy policy;
-  auto cert_for = [](EVP_PKEY* k) { return make_cert(k, root().cert.get(), root().key.get(), Spec{"k", leaf_ext()}); };
+  auto cert_for = [](EVP_PKEY* k) { return issue_cert(k, root().cert.get(), root().key.get(), Spec{"k", leaf_exts()}); };
   ossl::PkeyPtr rsa_odd(ossl::check_ptr(EVP_RSA_gen(2052), "EVP_RSA_gen"));
   CHECK(reasons(check_public_key(cert_for(rsa_odd.get()).get(), 0, policy)) == Reasons{"weak-key"});
   ossl::PkeyPtr rsa(ossl::check_ptr(EVP_RSA_gen(2048), "EVP_RSA_gen"));
@@ -318,19 +318,19 @@ TEST_CASE("extra check: DSA keys and RSA moduli that are not a multiple of 8", "
 }
 
 TEST_CASE("extra check: the host name itself is held to the name constraints (CVE-2025-61727)", "[chain]") {
-  auto ca_key = ec_key();
-  auto ca = make_cert(ca_key.get(), root().cert.get(), root().key.get(),
-                      Spec{"NC CA", ca_ext({{"nameConstraints", "critical,excluded;DNS:bar.example.test"}})});
-  static ossl::PkeyPtr key = ec_key();
-  auto leaf = make_cert(key.get(), ca.get(), ca_key.get(), Spec{"wild", leaf_ext({}, "DNS:*.example.test")});
+  auto ca_key = new_ec_key();
+  auto ca = issue_cert(ca_key.get(), root().cert.get(), root().key.get(),
+                      Spec{"NC CA", ca_exts({{"nameConstraints", "critical,excluded;DNS:bar.example.test"}})});
+  static ossl::PkeyPtr key = new_ec_key();
+  auto leaf = issue_cert(key.get(), ca.get(), ca_key.get(), Spec{"wild", leaf_exts({}, "DNS:*.example.test")});
   const std::vector<X509*> path = {leaf.get(), ca.get(), root().cert.get()};
   CHECK(reasons(check_peer_name_constraints(path, "bar.example.test")) == Reasons{"name-constraints"});
   CHECK(reasons(check_peer_name_constraints(path, "BAR.example.test")) == Reasons{"name-constraints"});
   CHECK(reasons(check_peer_name_constraints(path, "foo.example.test")).empty());
   CHECK(reasons(check_peer_name_constraints(path, "192.0.2.1")).empty());
 
-  auto permitted = make_cert(ca_key.get(), root().cert.get(), root().key.get(),
-                             Spec{"NC CA", ca_ext({{"nameConstraints", "critical,permitted;DNS:example.test"}})});
+  auto permitted = issue_cert(ca_key.get(), root().cert.get(), root().key.get(),
+                             Spec{"NC CA", ca_exts({{"nameConstraints", "critical,permitted;DNS:example.test"}})});
   const std::vector<X509*> path2 = {leaf.get(), permitted.get(), root().cert.get()};
   CHECK(reasons(check_peer_name_constraints(path2, "a.example.test")).empty());
   CHECK(reasons(check_peer_name_constraints(path2, "a.example.other")) == Reasons{"name-constraints"});

@@ -23,7 +23,7 @@ std::string slurp(const fs::path& p) { return unit_pki::read_text(p.string()); }
 
 Bytes bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
-unsigned mode_of(const fs::path& p) {
+unsigned lstat_mode(const fs::path& p) {
   struct stat st{};
   REQUIRE(::lstat(p.c_str(), &st) == 0);
   return st.st_mode & 07777;
@@ -36,7 +36,7 @@ TEST_CASE("write_file_atomic creates with the mode, refuses an existing file and
   const fs::path f = d.path() / "out.pem";
   write_file_atomic(f.string(), bytes("one"), 0600, false);
   CHECK(slurp(f) == "one");
-  CHECK(mode_of(f) == 0600);
+  CHECK(lstat_mode(f) == 0600);
   try {
     write_file_atomic(f.string(), bytes("two"), 0644, false);
     FAIL("an existing file was overwritten without overwrite");
@@ -46,7 +46,7 @@ TEST_CASE("write_file_atomic creates with the mode, refuses an existing file and
   CHECK(slurp(f) == "one");
   write_file_atomic(f.string(), bytes("two"), 0644, true);
   CHECK(slurp(f) == "two");
-  CHECK(mode_of(f) == 0644);
+  CHECK(lstat_mode(f) == 0644);
   CHECK(std::distance(fs::directory_iterator(d.path()), fs::directory_iterator()) == 1);  // no temporary file left
 }
 
@@ -68,7 +68,7 @@ TEST_CASE("write_file_atomic writes through a symbolic link and keeps the link",
   write_file_atomic(dangling.string(), bytes("next"), 0600, false);
   CHECK(fs::is_symlink(fs::symlink_status(dangling)));
   CHECK(slurp(d.path() / "real" / "next.pem") == "next");
-  CHECK(mode_of(d.path() / "real" / "next.pem") == 0600);
+  CHECK(lstat_mode(d.path() / "real" / "next.pem") == 0600);
 }
 
 TEST_CASE("write_file_atomic writes into a FIFO instead of replacing it", "[bytes]") {

@@ -43,6 +43,8 @@ struct Catch::StringMaker<applctl::ErrorKind> {
 
 namespace unit_pki {
 
+inline constexpr std::int64_t kDay = 86400;
+
 namespace fs = std::filesystem;
 using applctl::Bytes;
 
