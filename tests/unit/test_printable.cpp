@@ -1,0 +1,36 @@
+// [printable] certificate text as applctl shows it (cli.md): printable() (lib/base/bytes.cpp),
+// where it is applied (lib/x509: names, SANs), SANs that are never matched, and friendly names
+// made from such text (derived_friendly_name, checked_friendly_name).
+#include <catch2/catch.hpp>
+
+#include "applctl/base/bytes.hpp"
+
+using namespace applctl;
+
+TEST_CASE("printable keeps UTF-8 text and escapes control characters and bytes that are not UTF-8", "[printable]") {
+  struct Case {
+    std::string in, out;
+  };
+  for (const Case& c : {
+           Case{"www.example.com", "www.example.com"},
+           Case{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 \xc2\xa0", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92 \xc2\xa0"},
+           Case{"a\x1b]0;owned\x07" "b", "a\\x1b]0;owned\\x07b"},
+           Case{"a\x1b[31mb", "a\\x1b[31mb"},
+           Case{"cr\rbs\bnul" + std::string(1, '\0') + "del\x7f", "cr\\x0dbs\\x08nul\\x00del\\x7f"},
+           Case{"nl\ntab\t", "nl\\x0atab\\x09"},
+           Case{"c1\xc2\x9b" "2J\xc2\x80\xc2\x9f", "c1\\xc2\\x9b2J\\xc2\\x80\\xc2\\x9f"},  // C1 controls: both bytes
+           Case{"latin1 caf\xe9", "latin1 caf\\xe9"},
+           Case{"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
+           Case{"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+           Case{"too big \xf4\x90\x80\x80", "too big \\xf4\\x90\\x80\\x80"},
+           Case{"truncated \xe2\x82", "truncated \\xe2\\x82"},
+           Case{"\xff\xfe", "\\xff\\xfe"},
+           Case{"already \\x1b", "already \\x1b"},
+       }) {
+    INFO(c.in);
+    CHECK(printable(c.in) == c.out);
+    CHECK(printable(c.out) == c.out);  // idempotent
+    CHECK(is_printable(c.out));
+    CHECK(is_printable(c.in) == (c.in == c.out));
+  }
+}
