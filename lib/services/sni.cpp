@@ -33,7 +33,8 @@ SniIndex SniIndex::build(const Store& store, UnixTime at) {
     if (row.key_id && row.role == Role::Leaf) {
       std::size_t i = idx.certs_.size();
       for (const auto& san : row.alt_names) {
-        if (!san.starts_with("DNS:")) continue;
+        // An escaped SAN (a control character or non-UTF-8 byte in the certificate) is never served.
+        if (!san.starts_with("DNS:") || !matchable_dns_san(std::string_view(san).substr(4))) continue;
         std::string name = normalize_host(std::string_view(san).substr(4));
         if (name.starts_with("*.")) idx.wildcard_[name.substr(2)].push_back(i);
         else idx.exact_[name].push_back(i);

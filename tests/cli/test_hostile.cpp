@@ -88,6 +88,48 @@ Json listed(const Appliance& a, const std::string& fingerprint) {
 
 }  // namespace
 
+TEST_CASE("a SAN holding a newline stays one SAN, escaped, and no TLS client is served by it", "[cli][hostile]") {
+  Appliance a;
+  REQUIRE(a.run({"init", "--hostname", "appl.example.com"}).code == 0);
+  TempDir dir;
+  fs::path pem = openssl_cert(dir, "nl.pem", "/CN=www.hostile.example", "@alt\n[alt]\nDNS.1 = a\\nb.example.com\nDNS.2 = www.hostile.example");
+  Json imported = a.json({"cert", "import", pem.string()});
+  REQUIRE(imported.size() == 1);
+  const std::string fp = imported[0].at("fingerprint_sha256");
+  const Json want = Json::array({"DNS:a\\x0ab.example.com", "DNS:www.hostile.example"});
+  CHECK(imported[0].at("alt_names") == want);
+  CHECK(listed(a, fp).at("alt_names") == want);
+  CHECK(a.json({"cert", "show", fp.substr(0, 16)}).at("alt_names") == want);
+  // Stored as a JSON array: no content of a SAN can split it.
+  CHECK(Json::parse(clitest::sql(a, "SELECT alt_names FROM certificates WHERE fingerprint_sha256 = '" + fp + "'")) == want);
+  // Neither half of the SAN, nor its escaped text, selects the certificate; its real SAN does.
+  for (const char* host : {"a", "b.example.com", "a\\x0ab.example.com", "A\\X0AB.EXAMPLE.COM"}) {
+    INFO(host);
+    CHECK(a.json({"sni", "resolve", host}).at("rule") == "default");
+  }
+  CHECK(a.json({"sni", "resolve", "www.hostile.example"}).at("rule") == "exact-san");
+  Result doctor = a.run({"doctor"});
+  INFO(doctor.out << doctor.err);
+  CHECK(doctor.code == 0);
+}
+
+TEST_CASE("doctor compares the stored SANs with the DER", "[cli][hostile]") {
+  Appliance a;
+  REQUIRE(a.run({"init", "--hostname", "appl.example.com"}).code == 0);
+  TempDir dir;
+  fs::path pem = openssl_cert(dir, "ok.pem", "/CN=www.hostile.example", "DNS:www.hostile.example");
+  const std::string fp = a.json({"cert", "import", pem.string()})[0].at("fingerprint_sha256");
+  REQUIRE(a.run({"doctor"}).code == 0);
+  // What an older applctl stored for a SAN with a newline: two SANs the certificate does not have.
+  clitest::sql(a, "UPDATE certificates SET alt_names = '[\"DNS:a\",\"DNS:b.example.com\"]' WHERE fingerprint_sha256 = '" +
+                      fp + "'");
+  Result r = a.run({"doctor"});
+  INFO(r.out << r.err);
+  CHECK(r.code != 0);
+  CHECK(has(r.out + r.err, "alt_names"));
+  CHECK(has(r.out + r.err, "stored SANs: 2; in the DER: 1"));
+}
+
 TEST_CASE("terminal escape sequences and control characters in names and SANs are shown as \\xNN", "[cli][hostile]") {
   Appliance a;
   REQUIRE(a.run({"init", "--hostname", "appl.example.com"}).code == 0);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "applctl/base/bytes.hpp"
+#include "applctl/x509/names.hpp"
 
 using namespace applctl;
 
@@ -33,4 +34,16 @@ TEST_CASE("printable keeps UTF-8 text and escapes control characters and bytes t
     CHECK(is_printable(c.out));
     CHECK(is_printable(c.in) == (c.in == c.out));
   }
+}
+
+TEST_CASE("a SAN that held a control character is never matched", "[printable][names]") {
+  CHECK(matchable_dns_san("www.example.com"));
+  CHECK(matchable_dns_san("*.example.com"));
+  CHECK_FALSE(matchable_dns_san("a\\x0ab.example.com"));
+  CHECK_FALSE(matchable_dns_san("a\nb.example.com"));
+  CHECK_FALSE(matchable_dns_san(""));
+  CHECK_FALSE(dns_name_matches("a\\x0ab.example.com", "a\\x0ab.example.com"));
+  CHECK_FALSE(dns_name_matches("a\nb.example.com", "a\nb.example.com"));
+  CHECK_FALSE(sans_cover({"DNS:a\\x0ab.example.com"}, "a\\x0ab.example.com"));
+  CHECK(sans_cover({"DNS:a\\x0ab.example.com", "DNS:b.example.com"}, "b.example.com"));
 }
