@@ -1,13 +1,16 @@
 // Certificate text as applctl shows it: applctl::printable (lib/base/bytes.cpp, applied where
-// certificate names and SANs enter our values). The input is any bytes: what a hostile CA puts
-// in a CN or a SAN. Invariants: the output is valid UTF-8 without control characters (no C0, DEL
-// or C1, so no terminal escape sequence), JSON takes it (nlohmann's dump does not throw),
-// printable is idempotent and leaves printable text as it is.
+// certificate names and SANs enter our values) and the friendly name made from such text
+// (derived_friendly_name). The input is any bytes: what a hostile CA puts in a CN or a SAN.
+// Invariants: the output is valid UTF-8 without control characters (no C0, DEL or C1, so no
+// terminal escape sequence), JSON takes it (nlohmann's dump does not throw), printable is
+// idempotent and leaves printable text as it is; a derived name passes checked_friendly_name.
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "applctl/base/bytes.hpp"
+#include "applctl/base/error.hpp"
+#include "applctl/services/appliance.hpp"
 #include "fuzz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -26,5 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const nlohmann::json::exception&) {
     FUZZ_ASSERT(!"nlohmann rejected printable text");
   }
+  const applctl::DerivedName name = applctl::derived_friendly_name(in);
+  try {
+    applctl::checked_friendly_name(name.name);
+  } catch (const applctl::Error&) {
+    FUZZ_ASSERT(!"a derived friendly name breaks the friendly name rules");
+  }
+  FUZZ_ASSERT(name.name.size() <= 128);
   return 0;
 }

@@ -4,6 +4,7 @@
 // \xNN in tables, messages and JSON (cli.md); names of every string type import; a friendly name
 // made from such a CN keeps the name rules. Certificates come from the openssl CLI where it can
 // write them, else from tests/tools/hostile_cert.cpp (OpenSSL's C API: any bytes, any tag).
+#include <set>
 #include <string>
 #include <vector>
 
@@ -230,4 +231,49 @@ TEST_CASE("probe escapes what a hostile TLS server's certificate says", "[cli][h
       CHECK(has(r.out, "owned\\x07"));
     }
   }
+}
+
+TEST_CASE("a friendly name made from a CN keeps the name rules, and export-config applies", "[cli][hostile]") {
+  Appliance a;
+  REQUIRE(a.run({"init", "--hostname", "appl.example.com"}).code == 0);
+  TempDir dir;
+  fs::path esc = hostile_cert(dir, "esc.pem", "utf8", std::string("  web\x1b[31m\0x  ", 14));
+  Result human = a.run({"cert", "import", esc.string()});
+  REQUIRE(human.code == 0);
+  check_safe(human, "cert import");
+  CHECK(has(human.out, "made from the certificate"));
+  Json list = a.json({"cert", "list"});
+  bool found = false;
+  for (const auto& c : list)
+    found = found || c.at("friendly_name") == "web\\x1b[31m\\x00x";
+  CHECK(found);
+  // A CN that looks like a fingerprint prefix is made distinct; as --name it is refused.
+  fs::path hexcn = openssl_cert(dir, "hex.pem", "/CN=DEADBEEF01", "DNS:hex.example.com");
+  Json h = a.json({"cert", "import", hexcn.string()});
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].at("friendly_name") == "DEADBEEF01-cert");
+  CHECK(h[0].at("name_changes").size() == 1);
+  CHECK(has(h[0].at("name_changes")[0].get<std::string>(), "fingerprint"));
+  fs::path other = openssl_cert(dir, "other.pem", "/CN=other.example.com", "DNS:other.example.com");
+  for (const char* name : {"deadbeef", "0123456789abcdef", "de:ad:be:ef:01"}) {
+    INFO(name);
+    Result r = a.run({"cert", "import", other.string(), "--name", name});
+    CHECK(r.code == 6);
+    CHECK(has(r.err, "fingerprint"));
+    CHECK(a.run({"cert", "rename", "DEADBEEF01-cert", name}).code == 6);
+  }
+  CHECK(a.run({"cert", "import", other.string(), "--name", "deadbeef-web"}).code == 0);
+  // The whole store round-trips through export-config and apply.
+  TempDir out;
+  a.env["EXPORT_PASS"] = "export secret";
+  REQUIRE(a.run({"export-config", "-o", (out / "export").string(), "--passphrase-env", "EXPORT_PASS"}).code == 0);
+  Appliance b;
+  b.env["EXPORT_PASS"] = "export secret";
+  Result applied = b.run({"apply", "-f", (out / "export" / "appliance.yaml").string()});
+  INFO(applied.out << applied.err);
+  CHECK(applied.code == 0);
+  std::set<std::string> names_a, names_b;
+  for (const auto& c : a.json({"cert", "list"})) names_a.insert(c.at("friendly_name").get<std::string>());
+  for (const auto& c : b.json({"cert", "list"})) names_b.insert(c.at("friendly_name").get<std::string>());
+  CHECK(names_a == names_b);
 }
