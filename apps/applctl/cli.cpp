@@ -55,17 +55,33 @@ std::string footer(const Verb& v) {
                              : "");
 }
 
+// A message as it is shown and put in JSON: its lines through printable(). Certificate text is
+// escaped where it enters (lib/x509); this is the last guard for anything else a message quotes
+// (a file name, an argument): no terminal escape sequence, always valid UTF-8 for the JSON.
+std::string message_text(std::string_view message) {
+  std::string out;
+  for (std::size_t start = 0;;) {
+    const std::size_t nl = message.find('\n', start);
+    out += printable(message.substr(start, nl == std::string_view::npos ? nl : nl - start));
+    if (nl == std::string_view::npos) break;
+    out += '\n';
+    start = nl + 1;
+  }
+  return out;
+}
+
 // Every error on stderr, from `run` and from `verdict`: printed with -q too.
 void print_error(std::string_view message, std::string_view hint) {
-  std::cerr << "applctl: error: " << message << '\n';
-  if (!hint.empty()) std::cerr << "hint: " << hint << '\n';
+  std::cerr << "applctl: error: " << message_text(message) << '\n';
+  if (!hint.empty()) std::cerr << "hint: " << message_text(hint) << '\n';
 }
 
 int report(const Error& e, bool json) {
   print_error(e.what(), e.hint());
-  spdlog::debug("exit {}: {}", e.exit_code(), e.what());
+  spdlog::debug("exit {}: {}", e.exit_code(), message_text(e.what()));
   if (json) {
-    nlohmann::json doc = {{"error", {{"code", e.code()}, {"message", e.what()}, {"hint", e.hint()}}}};
+    nlohmann::json doc = {
+        {"error", {{"code", e.code()}, {"message", message_text(e.what())}, {"hint", message_text(e.hint())}}}};
     std::cout << doc.dump(2) << std::endl;
   }
   return e.exit_code();

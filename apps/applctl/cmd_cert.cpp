@@ -92,6 +92,7 @@ void setup_cert_import(CLI::App& app, Runner& run) {
       if (!c.fulfilled_request.empty()) j["fulfilled_request"] = c.fulfilled_request;
       if (!c.replaced.empty()) j["replaced"] = c.replaced;
       if (!c.replaced_name.empty()) j["replaced_name"] = c.replaced_name;
+      if (!c.name_changes.empty()) j["name_changes"] = c.name_changes;
       arr.push_back(j);
       std::string codes;
       for (const auto& w : c.summary.warnings) codes += (codes.empty() ? "" : ",") + w.code;
@@ -100,9 +101,13 @@ void setup_cert_import(CLI::App& app, Runner& run) {
       spdlog::info("cert import: '{}' {} ({})", c.summary.row.friendly_name, c.status, c.summary.row.fingerprint_sha256);
     }
     std::string human = t.str();
-    for (const auto& c : r.certificates)
+    for (const auto& c : r.certificates) {
       if (!c.replaced.empty())
         human += fmt::format("replaced '{}' ({}) in place\n", c.replaced_name, c.replaced.substr(0, 16));
+      if (!c.name_changes.empty())
+        human += fmt::format("name '{}' made from the certificate: {}\n", c.summary.row.friendly_name,
+                             fmt::join(c.name_changes, "; "));
+    }
     if (r.keys_added > 0) human += fmt::format("private keys added: {}\n", r.keys_added);
     if (!r.unattached_keys.empty())
       human += fmt::format("keys waiting for their certificate: {}\n", r.unattached_keys.size());

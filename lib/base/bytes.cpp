@@ -30,14 +30,64 @@ std::string hex(BytesView b) {
   return out;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence s starts with that is not a control character
+// (shortest form, no surrogates, at most U+10FFFF; C0, DEL and C1 excluded), or 0.
+std::size_t text_char_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  const auto cont = [&](std::size_t i) { return (b(i) & 0xC0) == 0x80; };
+  const unsigned c = b(0);
+  if (c < 0x80) return (c >= 0x20 && c != 0x7f) ? 1 : 0;
+  if (c == 0xC2) return b(1) >= 0xA0 && b(1) <= 0xBF ? 2 : 0;  // C2 80..C2 9F: C1 controls
+  if (c >= 0xC3 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return b(1) >= lo && b(1) <= hi && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return b(1) >= lo && b(1) <= hi && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::string printable(std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
   std::string out;
-  for (char c : s) {
-    auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) out += fmt::format("\\x{:02x}", b);
-    else out += c;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    if (const std::size_t n = text_char_length(s.substr(i)); n != 0) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    // An offending byte; a C1 control's two bytes are both escaped.
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t bytes = (b == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                               static_cast<unsigned char>(s[i + 1]) <= 0x9F)
+                                  ? 2
+                                  : 1;
+    for (std::size_t k = 0; k < bytes; ++k) {
+      const auto v = static_cast<unsigned char>(s[i + k]);
+      out += "\\x";
+      out += digits[v >> 4];
+      out += digits[v & 0x0f];
+    }
+    i += bytes;
   }
   return out;
+}
+
+bool is_printable(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = text_char_length(s.substr(i));
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 std::string sha256_hex(BytesView b) {

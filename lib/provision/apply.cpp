@@ -301,7 +301,7 @@ class Planner {
       act('+', "certificate", info.issued_to, fmt::format("{} from {} (chain of {})", role_name(info.role), c.import->source, c.name),
           [info, der = c.import->decoded.certificates[i]](Store& s, Transaction& tx) {
             if (s.cert_by_fingerprint(info.fingerprint_sha256)) return;  // also in an earlier entry
-            std::string name = import_name(s, info);
+            std::string name = import_name(s, info).name;
             s.insert_cert(info, der, name, s.find_key(info.spki_sha256), "imported");
             tx.touch(fmt::format("cert:{}:{}", name, short_fp(info.fingerprint_sha256)));
           });

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -45,17 +46,68 @@ std::vector<std::string> checked_hostnames(const std::vector<std::string>& given
   return out;
 }
 
+bool fingerprint_like(std::string_view name) {
+  std::size_t digits = 0;
+  for (unsigned char c : name) {
+    if (std::isxdigit(c)) ++digits;
+    else if (c != ':') return false;
+  }
+  return digits >= 8;
+}
+
 const std::string& checked_friendly_name(const std::string& name) {
-  auto bad = [&](std::string_view why) {
-    fail(ErrorKind::BadInput, fmt::format("invalid friendly name '{}': {}", name, why),
-         "use 1 to 128 printable characters, e.g. --name www-2027");
+  auto bad = [&](std::string_view why, std::string_view hint = "use 1 to 128 printable characters, e.g. --name www-2027") {
+    fail(ErrorKind::BadInput, fmt::format("invalid friendly name '{}': {}", printable(name), why), std::string(hint));
   };
   if (name.empty()) bad("empty");
   if (name.size() > 128) bad("longer than 128 characters");
   if (name.front() == ' ' || name.back() == ' ') bad("leading or trailing space");
   for (unsigned char c : name)
     if (c < 0x20 || c == 0x7f) bad("control character");
+  if (!is_printable(name)) bad("not valid UTF-8, or a control character");
+  if (fingerprint_like(name))
+    bad("it looks like a fingerprint prefix (8 or more hex digits) and would hide that certificate",
+        "add a letter that is not a hex digit, e.g. --name web-0a1b2c3d");
   return name;
+}
+
+DerivedName derived_friendly_name(std::string_view text) {
+  DerivedName d;
+  d.name = printable(text);
+  if (d.name != text)
+    d.changes.push_back("control characters and bytes that are not UTF-8 are written \\xNN");
+  else if (d.name.find("\\x") != std::string::npos)
+    d.changes.push_back("control characters or bytes that are not UTF-8 in the certificate's name are written \\xNN");
+  const std::size_t first = d.name.find_first_not_of(' ');
+  const std::size_t last = d.name.find_last_not_of(' ');
+  std::string trimmed = first == std::string::npos ? std::string() : d.name.substr(first, last - first + 1);
+  if (trimmed != d.name) {
+    d.changes.push_back("leading or trailing spaces removed");
+    d.name = std::move(trimmed);
+  }
+  constexpr std::size_t kMax = 100;  // room for a "-" and 8 fingerprint digits within 128
+  if (d.name.size() > kMax) {
+    std::size_t cut = kMax;
+    // At a character boundary (never inside a UTF-8 sequence), and never inside a \xNN escape.
+    while (cut > 0 && (static_cast<unsigned char>(d.name[cut]) & 0xC0) == 0x80) --cut;
+    for (std::size_t back = 1; back <= 3 && back <= cut; ++back)
+      if (d.name.compare(cut - back, 2, "\\x") == 0) {
+        cut -= back;
+        break;
+      }
+    d.name.resize(cut);
+    while (!d.name.empty() && d.name.back() == ' ') d.name.pop_back();
+    d.changes.push_back(fmt::format("shortened to {} bytes", d.name.size()));
+  }
+  if (d.name.empty()) {
+    d.name = "certificate";
+    d.changes.push_back("nothing usable was left: named 'certificate'");
+  }
+  if (fingerprint_like(d.name)) {
+    d.name += "-cert";
+    d.changes.push_back("'-cert' added: it looked like a fingerprint prefix");
+  }
+  return d;
 }
 
 void require_servable(const CertRow& row) {

@@ -42,8 +42,6 @@ DoctorCheck verdict(std::string name, const Findings& f, std::string ok_detail) 
   return {std::move(name), f.empty(), f.empty() ? std::move(ok_detail) : f.str()};
 }
 
-std::string lines_of(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, "\n")); }
-
 // Every column of the certificates table that is derived from the DER.
 struct StoredCert {
   std::int64_t id = 0;
@@ -74,7 +72,9 @@ std::map<std::string, std::string> columns_of(const CertInfo& c) {
           {"serial", c.serial},
           {"not_before", std::to_string(c.not_before)},
           {"not_after", std::to_string(c.not_after)},
-          {"alt_names", lines_of(c.alt_names)},
+          // The SANs as the store keeps them (a JSON array since schema 4): a SAN split in two by
+          // its content, or one the DER does not have, differs here.
+          {"alt_names", alt_names_column(c.alt_names)},
           {"role", std::string(role_name(c.role))},
           {"self_signed", c.self_signed ? "1" : "0"}};
 }
@@ -99,7 +99,7 @@ std::vector<StoredCert> read_certs(sql::Db& db) {
   return out;
 }
 
-std::string cert_label(const StoredCert& c) { return fmt::format("certificate {} '{}'", c.id, c.name); }
+std::string cert_label(const StoredCert& c) { return fmt::format("certificate {} '{}'", c.id, printable(c.name)); }
 
 DoctorCheck check_integrity(sql::Db& db) {
   auto q = db.prepare("PRAGMA integrity_check");
@@ -149,8 +149,15 @@ DoctorCheck check_cert_columns(const std::vector<StoredCert>& certs, std::map<st
     std::vector<std::string> differ;
     for (const char* name : kDerivedColumns)
       if (derived.at(name) != c.columns.at(name)) differ.emplace_back(name);
-    if (!differ.empty())
-      f.add(fmt::format("{}: stored {} differ from its DER", cert_label(c), fmt::join(differ, ", ")));
+    if (!differ.empty()) {
+      std::string sans;
+      if (std::find(differ.begin(), differ.end(), "alt_names") != differ.end()) {
+        const auto stored = parse_alt_names_column(c.columns.at("alt_names"));
+        sans = stored ? fmt::format(" (stored SANs: {}; in the DER: {})", stored->size(), info.alt_names.size())
+                      : " (the stored alt_names is not a JSON array of SANs)";
+      }
+      f.add(fmt::format("{}: stored {} differ from its DER{}", cert_label(c), fmt::join(differ, ", "), sans));
+    }
   }
   return verdict("certificate-columns", f, fmt::format("{} certificates parsed, their columns agree with their DER", certs.size()));
 }

@@ -26,10 +26,10 @@ struct Incoming {
 
 // The name a PKCS#12 gave its certificate (a failover copy keeps its name), when it is a valid
 // friendly name that is free; else one made from the subject.
-std::string name_for(const Store& store, const Incoming& c) {
+DerivedName name_for(const Store& store, const Incoming& c) {
   if (!c.suggested_name.empty() && !store.cert_by_name(c.suggested_name)) {
     try {
-      return checked_friendly_name(c.suggested_name);
+      return {checked_friendly_name(c.suggested_name), {}};
     } catch (const Error&) {
       // not a valid name here: fall back
     }
@@ -45,11 +45,11 @@ std::optional<RequestRow> pending_request_for(const Store& store, const std::str
 
 }  // namespace
 
-std::string import_name(const Store& store, const CertInfo& info) {
-  std::string base = info.issued_to.empty() ? "certificate" : info.issued_to;
-  if (base.size() > 100) base.resize(100);
-  if (!store.cert_by_name(base)) return base;
-  return base + "-" + info.fingerprint_sha256.substr(0, 8);
+DerivedName import_name(const Store& store, const CertInfo& info) {
+  DerivedName d = derived_friendly_name(info.issued_to);
+  if (store.cert_by_name(d.name)) d.name += "-" + info.fingerprint_sha256.substr(0, 8);
+  checked_friendly_name(d.name);  // derived_friendly_name's promise, kept
+  return d;
 }
 
 ImportResult import_files(Store& store, const ImportRequest& request) {
@@ -144,10 +144,14 @@ ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Dec
     // A renewal request (cert renew) names the certificate its signed result replaces.
     std::optional<CertRow> renews;
     if (fulfils && fulfils->renews_certificate_id) renews = store.cert_by_id(*fulfils->renews_certificate_id);
+    DerivedName derived;
+    const bool derive = !(name_given && c.info.role == Role::Leaf) && !renews && !fulfils;
+    if (derive) derived = name_for(store, c);
     std::string name = name_given && c.info.role == Role::Leaf ? *name_given
                        : renews                                  ? renews->friendly_name
                        : fulfils                                 ? fulfils->friendly_name
-                                                                 : name_for(store, c);
+                                                                 : derived.name;
+    out.name_changes = std::move(derived.changes);
     std::optional<CertRow> replaced = store.cert_by_name(name);
     if (replaced && !fulfils)
       fail(ErrorKind::Refused, fmt::format("a certificate named '{}' already exists", name),

@@ -200,7 +200,7 @@ Renewed renew_one(Store& store, const RenewPlanEntry& e, const RenewRequest& req
       for (std::size_t i = 1; i < d.certificates.size(); ++i) {  // the chain, as import adds it
         CertInfo ci = inspect_certificate(d.certificates[i]);
         if (!store.cert_by_fingerprint(ci.fingerprint_sha256))
-          store.insert_cert(ci, d.certificates[i], import_name(store, ci), store.find_key(ci.spki_sha256), "imported");
+          store.insert_cert(ci, d.certificates[i], import_name(store, ci).name, store.find_key(ci.spki_sha256), "imported");
       }
       store.record_renewal_attempt(e.row.id, t, "");
       tx.commit();

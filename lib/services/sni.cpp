@@ -29,7 +29,8 @@ std::string normalize_host(std::string_view host) {
 void SniIndex::Rules::add(const CertRow& row) {
   std::size_t i = certs.size();
   for (const auto& san : row.alt_names) {
-    if (!san.starts_with("DNS:")) continue;
+    // An escaped SAN (a control character or non-UTF-8 byte in the certificate) is never served.
+    if (!san.starts_with("DNS:") || !matchable_dns_san(std::string_view(san).substr(4))) continue;
     std::string name = normalize_host(std::string_view(san).substr(4));
     if (name.starts_with("*.")) wildcard[name.substr(2)].push_back(i);
     else exact[name].push_back(i);

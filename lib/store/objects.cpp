@@ -4,13 +4,32 @@
 #include <cctype>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "applctl/store/store.hpp"
+#include "store/columns.hpp"
 #include "store/sqlite.hpp"
 
 namespace applctl {
 
+std::string alt_names_column(const std::vector<std::string>& alt_names) { return nlohmann::json(alt_names).dump(); }
+
+std::optional<std::vector<std::string>> parse_alt_names_column(std::string_view column) {
+  const nlohmann::json j = nlohmann::json::parse(column, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& item : j) {
+    if (!item.is_string()) return std::nullopt;
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 namespace {
+
+std::vector<std::string> read_alt_names(std::string_view column) {
+  return parse_alt_names_column(column).value_or(std::vector<std::string>{});
+}
 
 std::string join_lines(const std::vector<std::string>& items) {
   std::string out;
@@ -32,6 +51,8 @@ std::vector<std::string> split_lines(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
 std::string encode_warnings(const std::vector<Warning>& ws) {
   std::vector<std::string> lines;
   for (const auto& w : ws) lines.push_back(w.code + '\t' + w.message);
@@ -46,6 +67,8 @@ std::vector<Warning> decode_warnings(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 constexpr const char* kCertColumns =
     "id, friendly_name, fingerprint_sha256, issued_to, issued_by, subject, issuer, subject_hash, issuer_hash,"
@@ -70,7 +93,7 @@ CertRow read_cert(const sql::Stmt& q) {
   r.not_before = q.int64(13);
   r.not_after = q.int64(14);
   r.created = q.int64(15);
-  r.alt_names = split_lines(q.text_view(16));
+  r.alt_names = read_alt_names(q.text_view(16));
   r.role = parse_role(q.text_view(17));
   r.self_signed = q.int64(18) != 0;
   if (!q.is_null(19)) r.key_id = q.int64(19);
@@ -98,7 +121,7 @@ RequestRow read_request(const sql::Stmt& q) {
   r.id = q.int64(0);
   r.friendly_name = q.text(1);
   r.subject = q.text(2);
-  r.alt_names = split_lines(q.text_view(3));
+  r.alt_names = read_alt_names(q.text_view(3));
   r.fingerprint_sha256 = q.text(4);
   r.spki_sha256 = q.text(5);
   r.key_spec = q.text(6);
@@ -130,7 +153,7 @@ sql::Stmt& bind_content(sql::Stmt& q, int first, const CertInfo& c, BytesView de
       .bind(first + 12, c.serial)
       .bind(first + 13, c.not_before)
       .bind(first + 14, c.not_after)
-      .bind(first + 15, join_lines(c.alt_names))
+      .bind(first + 15, alt_names_column(c.alt_names))
       .bind(first + 16, role_name(c.role))
       .bind(first + 17, std::int64_t{c.self_signed})
       .bind(first + 18, encode_warnings(c.static_warnings));
@@ -269,7 +292,7 @@ std::int64_t Store::insert_request(const RequestRow& r, BytesView der) {
       .bind(2, r.key_id)
       .bind(3, der)
       .bind(4, r.subject)
-      .bind(5, join_lines(r.alt_names))
+      .bind(5, alt_names_column(r.alt_names))
       .bind(6, r.fingerprint_sha256)
       .bind(7, r.spki_sha256)
       .bind(8, r.key_spec)
@@ -359,6 +382,85 @@ void Store::move_ips(std::int64_t from_cert, std::optional<std::int64_t> to_cert
 
 void Store::remove_ip(std::string_view address) {
   db().prepare("DELETE FROM ip_addresses WHERE address = ?").bind(1, address).run();
+}
+
+}  // namespace applctl
+
+namespace applctl {
+
+void rederive_text_columns(sql::Db& db) {
+  struct Row {
+    std::int64_t id;
+    Bytes der;
+    std::string issued_to, issued_by, subject, issuer, alt_names, warnings;
+  };
+  std::vector<Row> certs;
+  {
+    auto q = db.prepare(
+        "SELECT id, der, issued_to, issued_by, subject, issuer, alt_names, warnings FROM certificates ORDER BY id");
+    while (q.step())
+      certs.push_back({q.int64(0), q.blob(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)});
+  }
+  auto legacy_sans = [](std::string_view joined) {
+    std::vector<std::string> out;
+    for (auto& s : split_lines(joined)) out.push_back(printable(s));
+    return alt_names_column(out);
+  };
+  auto update = db.prepare(
+      "UPDATE certificates SET issued_to = ?, issued_by = ?, subject = ?, issuer = ?, alt_names = ?, warnings = ?"
+      " WHERE id = ?");
+  for (auto& r : certs) {
+    try {
+      const CertInfo info = inspect_certificate(r.der);
+      update.bind(1, info.issued_to).bind(2, info.issued_by).bind(3, info.subject).bind(4, info.issuer);
+      update.bind(5, alt_names_column(info.alt_names)).bind(6, encode_warnings(info.static_warnings));
+    } catch (const Error&) {
+      std::vector<Warning> ws = decode_warnings(r.warnings);
+      for (auto& w : ws) w.message = printable(w.message);
+      update.bind(1, printable(r.issued_to)).bind(2, printable(r.issued_by)).bind(3, printable(r.subject));
+      update.bind(4, printable(r.issuer)).bind(5, legacy_sans(r.alt_names)).bind(6, encode_warnings(ws));
+    }
+    update.bind(7, r.id).run();
+    update.reset();
+  }
+  struct Req {
+    std::int64_t id;
+    Bytes der;
+    std::string subject, alt_names;
+  };
+  std::vector<Req> requests;
+  {
+    auto q = db.prepare("SELECT id, der, subject, alt_names FROM requests ORDER BY id");
+    while (q.step()) requests.push_back({q.int64(0), q.blob(1), q.text(2), q.text(3)});
+  }
+  auto update_req = db.prepare("UPDATE requests SET subject = ?, alt_names = ? WHERE id = ?");
+  for (auto& r : requests) {
+    try {
+      const CsrInfo info = inspect_csr(r.der);
+      update_req.bind(1, info.subject).bind(2, alt_names_column(info.alt_names));
+    } catch (const Error&) {
+      update_req.bind(1, printable(r.subject)).bind(2, legacy_sans(r.alt_names));
+    }
+    update_req.bind(3, r.id).run();
+    update_req.reset();
+  }
+  // Friendly names an older applctl took from a certificate as they were (control characters,
+  // bytes that are not UTF-8): written as a new import names them, made unique when taken.
+  for (const char* table : {"certificates", "requests"}) {
+    std::vector<std::pair<std::int64_t, std::string>> bad;
+    {
+      auto q = db.prepare(fmt::format("SELECT id, friendly_name FROM {}", table));
+      while (q.step())
+        if (!is_printable(q.text_view(1))) bad.emplace_back(q.int64(0), q.text(1));
+    }
+    for (const auto& [id, name] : bad) {
+      std::string fixed = printable(name);
+      auto taken = db.prepare(fmt::format("SELECT 1 FROM {} WHERE friendly_name = ?", table));
+      taken.bind(1, fixed);
+      if (taken.step()) fixed += fmt::format("-{}", id);
+      db.prepare(fmt::format("UPDATE {} SET friendly_name = ? WHERE id = ?", table)).bind(1, fixed).bind(2, id).run();
+    }
+  }
 }
 
 }  // namespace applctl

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
+#include "store/columns.hpp"
 #include "store/crypt_vfs.hpp"
 #include "store/sqlite.hpp"
 #include "store/store_key_internal.hpp"
@@ -28,8 +29,13 @@ namespace fs = std::filesystem;
 namespace {
 
 // Each entry upgrades the schema by one version; never edit a released entry, append a new one.
-constexpr const char* kMigrations[] = {
-    R"sql(
+// An entry is SQL and, when the step needs more than SQL (reading the DER), a function run after it.
+struct Migration {
+  const char* sql;
+  void (*code)(sql::Db&) = nullptr;
+};
+constexpr Migration kMigrations[] = {
+    {R"sql(
 CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE keys(
   id INTEGER PRIMARY KEY,
@@ -69,19 +75,19 @@ CREATE TABLE ip_addresses(
 CREATE TABLE audit_log(
   id INTEGER PRIMARY KEY,
   time INTEGER NOT NULL, user TEXT NOT NULL, command TEXT NOT NULL, objects TEXT NOT NULL);
-)sql",
+)sql"},
     // 2: the columns that point at a key or a certificate are indexed, so counting unattached
     // keys, removing a key and moving addresses stay linear in a store of tens of thousands.
-    R"sql(
+    {R"sql(
 CREATE INDEX certificates_key ON certificates(key_id);
 CREATE INDEX requests_key ON requests(key_id);
 CREATE INDEX ip_addresses_certificate ON ip_addresses(certificate_id);
-)sql",
+)sql"},
     // 3: renewal (cert renew). A pending request may renew a certificate (importing its signed
     // result replaces that certificate in place); each certificate's renewal state: how it is
     // renewed (method, origin as JSON: the ACME server, identifiers, challenge settings) and the
     // last attempt, its error, the last success.
-    R"sql(
+    {R"sql(
 ALTER TABLE requests ADD COLUMN renews_certificate_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL;
 CREATE INDEX requests_renews ON requests(renews_certificate_id);
 CREATE TABLE renewals(
@@ -91,7 +97,12 @@ CREATE TABLE renewals(
   last_attempt INTEGER,
   last_error TEXT,
   last_success INTEGER);
-)sql",
+)sql"},
+    // 4: hostile certificate text. alt_names (certificates, requests) becomes a JSON array (it
+    // was the SANs joined by newlines, so a SAN holding a newline read back as two SANs); and
+    // every text column derived from the DER is derived again, now printable() (control
+    // characters and bytes that are not UTF-8 as \xNN, lib/x509/util.cpp).
+    {"-- 4: alt_names as a JSON array; text columns derived again from the DER", rederive_text_columns},
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -148,7 +159,10 @@ void migrate(sql::Db& db) {
   if (version > kSchemaVersion)
     fail(ErrorKind::Failed, fmt::format("the store has schema version {}, newer than this applctl ({})", version, kSchemaVersion),
          "upgrade applctl");
-  for (int v = version; v < kSchemaVersion; ++v) db.exec(kMigrations[v]);
+  for (int v = version; v < kSchemaVersion; ++v) {
+    db.exec(kMigrations[v].sql);
+    if (kMigrations[v].code != nullptr) kMigrations[v].code(db);
+  }
   if (version != kSchemaVersion) {
     db.exec("DELETE FROM schema_version");
     db.prepare("INSERT INTO schema_version(version) VALUES(?)").bind(1, std::int64_t{kSchemaVersion}).run();

@@ -195,7 +195,7 @@ std::vector<Issue> check_names(X509* cert, int depth) {
     const GENERAL_NAME* gen = sk_GENERAL_NAME_value(sans.get(), i);
     if (gen->type == GEN_DNS && !valid_dns_name(ia5(gen->d.dNSName), true)) {
       out.push_back({depth, "invalid-extension",
-                     fmt::format("subjectAltName dNSName '{}' is not a valid host name", ia5(gen->d.dNSName))});
+                     fmt::format("subjectAltName dNSName '{}' is not a valid host name", printable(ia5(gen->d.dNSName)))});
       break;
     }
   }
@@ -206,7 +206,7 @@ std::vector<Issue> check_names(X509* cert, int depth) {
       if (base->type != GEN_DNS) continue;
       const std::string_view name = ia5(base->d.dNSName);
       if (!name.empty() && !valid_dns_name(name, false))
-        out.push_back({depth, "name-constraints", fmt::format("nameConstraints dNSName '{}' is not a valid host name", name)});
+        out.push_back({depth, "name-constraints", fmt::format("nameConstraints dNSName '{}' is not a valid host name", printable(name))});
     }
   }
   ERR_clear_error();
@@ -309,11 +309,11 @@ std::vector<Issue> check_peer_name_constraints(const std::vector<X509*>& path, c
     for (int i = 0; why.empty() && i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); ++i) {
       const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i)->base;
       if (base->type == GEN_DNS && dns_within(hostname, ia5(base->d.dNSName)))
-        why = fmt::format("inside the excluded subtree '{}'", ia5(base->d.dNSName));
+        why = fmt::format("inside the excluded subtree '{}'", printable(ia5(base->d.dNSName)));
     }
     if (!why.empty())
       return {{0, "name-constraints",
-               fmt::format("the host name '{}' is {} of {}", hostname, why, subject_of(path[depth]))}};
+               fmt::format("the host name '{}' is {} of {}", printable(hostname), why, subject_of(path[depth]))}};
   }
   return {};
 }

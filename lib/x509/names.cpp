@@ -261,7 +261,14 @@ std::vector<San> build_sans(const Subject& subject, const std::vector<std::strin
   return out;
 }
 
+bool matchable_dns_san(std::string_view value) {
+  return !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '*';
+  });
+}
+
 bool dns_name_matches(std::string_view pattern, std::string_view host) {
+  if (!matchable_dns_san(pattern)) return false;
   const std::string p = normalize_dns(pattern);
   const std::string h = normalize_dns(host);
   // A DNS identifier never matches an IP address (RFC 6125 6.2.1; those match IP SANs only).

@@ -9,12 +9,23 @@
 
 namespace applctl::x509util {
 
+// Certificate text enters our values here (names, SANs): every function below returns it through
+// printable(), so control characters and bytes that are not UTF-8 are \xNN from here on, in the
+// store, in tables, messages and JSON alike (cli.md). The DER is never changed.
+
 std::string rfc4514(const X509_NAME* name) {
+  // RFC 2253/4514 order (most significant last) with UTF-8 kept as is; control characters are
+  // left to printable() (\xNN, as everywhere) instead of OpenSSL's \XX.
+  constexpr unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB & ~ASN1_STRFLGS_ESC_CTRL;
   auto bio = ossl::new_mem_bio();
-  // RFC 2253/4514 order (most significant last) with UTF-8 kept as is.
-  constexpr unsigned long flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
-  if (X509_NAME_print_ex(bio.get(), name, 0, flags) < 0) ossl::raise("X509_NAME_print_ex");
-  return to_string(ossl::bio_bytes(bio.get()));
+  if (X509_NAME_print_ex(bio.get(), name, 0, flags) >= 0) return printable(to_string(ossl::bio_bytes(bio.get())));
+  // A value that does not decode as its type says (an invalid UTF8String, an odd-length
+  // BMPString): its bytes as they are, each byte that is not UTF-8 escaped by printable().
+  ERR_clear_error();
+  auto raw = ossl::new_mem_bio();
+  constexpr unsigned long raw_flags = (flags | ASN1_STRFLGS_IGNORE_TYPE) & ~ASN1_STRFLGS_UTF8_CONVERT;
+  if (X509_NAME_print_ex(raw.get(), name, 0, raw_flags) < 0) ossl::raise("X509_NAME_print_ex", ErrorKind::BadInput);
+  return printable(to_string(ossl::bio_bytes(raw.get())));
 }
 
 std::string common_name(const X509_NAME* name) {
@@ -23,13 +34,14 @@ std::string common_name(const X509_NAME* name) {
   const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
   unsigned char* utf8 = nullptr;
   int len = ASN1_STRING_to_UTF8(&utf8, data);
-  if (len < 0) {
+  if (len < 0) {  // not decodable as its type says: its bytes, escaped
     ERR_clear_error();
-    return {};
+    return printable({reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                      static_cast<std::size_t>(ASN1_STRING_length(data))});
   }
   std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
   OPENSSL_free(utf8);
-  return out;
+  return printable(out);
 }
 
 UnixTime to_unix(const ASN1_TIME* t) {
@@ -53,8 +65,8 @@ std::vector<std::string> alt_names(const GENERAL_NAMES* gens) {
   for (int i = 0; i < sk_GENERAL_NAME_num(gens); ++i) {
     const GENERAL_NAME* gen = sk_GENERAL_NAME_value(gens, i);
     auto ia5 = [](const ASN1_IA5STRING* s) {
-      return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<std::size_t>(ASN1_STRING_length(s)));
+      return printable({reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                        static_cast<std::size_t>(ASN1_STRING_length(s))});
     };
     switch (gen->type) {
       case GEN_DNS: out.push_back("DNS:" + ia5(gen->d.dNSName)); break;

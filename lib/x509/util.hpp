@@ -9,6 +9,8 @@
 
 namespace applctl::x509util {
 
+// The text readers below return printable() text: control characters and bytes that are not
+// UTF-8 as \xNN, so what they return is valid UTF-8 that is safe on a terminal and in JSON.
 std::string rfc4514(const X509_NAME* name);                   // UTF-8, RFC 4514 order and escaping
 std::string common_name(const X509_NAME* name);               // "" when none
 UnixTime to_unix(const ASN1_TIME* t);                          // throws BadInput when unreadable

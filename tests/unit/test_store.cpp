@@ -16,7 +16,9 @@
 #include "applctl/services/status.hpp"
 #include "applctl/services/certs.hpp"
 #include "applctl/services/import.hpp"
+#include "base/ossl.hpp"
 #include "unit_pki.hpp"
+#include "x509/util.hpp"
 
 using namespace applctl;
 using unit_pki::kind_of;
@@ -107,7 +109,7 @@ TEST_CASE("Store::open ReadWrite creates a 0700 directory and a 0600 database wi
   }
   CHECK(Store::database_path(dir) == dir / "applctl.db");
   RawDb db(dir);
-  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"3"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"4"}});
   CHECK(db.rows("PRAGMA journal_mode")[0][0] == "wal");
   // Reopening neither migrates again nor duplicates the version row.
   Store again = Store::open(dir, Store::Mode::ReadWrite);
@@ -142,7 +144,7 @@ TEST_CASE("Store::open upgrades a version 1 store: its data stays and the key in
   CHECK(s.list_requests().empty());
   CHECK_FALSE(s.renewal_state(s.cert_by_name("web")->id));
   RawDb db(tmp.path());
-  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"3"}});
+  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"4"}});
   CHECK(db.rows("SELECT name FROM sqlite_master WHERE name IN ('renewals', 'requests_renews') ORDER BY name") ==
         std::vector<std::vector<std::string>>{{"renewals"}, {"requests_renews"}});
   CHECK(db.rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('certificates_key', 'requests_key',"
@@ -155,6 +157,56 @@ TEST_CASE("Store::open upgrades a version 1 store: its data stays and the key in
   for (const auto& row : plan)
     for (const auto& col : row) uses_index = uses_index || col.find("certificates_key") != std::string::npos;
   CHECK(uses_index);
+}
+
+TEST_CASE("Store::open upgrades a version 3 store: SANs joined by newlines become a JSON array, raw text is escaped",
+          "[store][hostile]") {
+  TempDir tmp;
+  // A certificate whose SAN holds a newline and whose CN holds ESC (made through the C API: the
+  // builder refuses such SANs).
+  auto key = PrivateKey::generate(KeySpec::parse("ec:P-256"));
+  Bytes der;
+  {
+    ossl::X509Ptr x(X509_new());
+    X509_set_version(x.get(), X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 7);
+    X509_gmtime_adj(X509_getm_notBefore(x.get()), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
+    X509_set_pubkey(x.get(), key.get());
+    X509_NAME* name = X509_get_subject_name(x.get());
+    const std::string cn = "evil\x1b[2J";
+    X509_NAME_add_entry_by_NID(name, NID_commonName, V_ASN1_UTF8STRING, reinterpret_cast<const unsigned char*>(cn.data()),
+                               static_cast<int>(cn.size()), -1, 0);
+    X509_set_issuer_name(x.get(), name);
+    GENERAL_NAMES* gens = x509util::make_general_names({"DNS:a\nb.example.com"});
+    X509_add1_ext_i2d(x.get(), NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT);
+    GENERAL_NAMES_free(gens);
+    REQUIRE(X509_sign(x.get(), key.get(), EVP_sha256()) != 0);
+    der = ossl::to_der(x.get(), i2d_X509, "i2d_X509");
+  }
+  {
+    Store s = Store::open(tmp.path(), Store::Mode::ReadWrite);
+    auto tx = s.write("test add");
+    s.insert_cert(inspect_certificate(der), der, "hostile", std::nullopt, "imported");
+    tx.commit();
+  }
+  {
+    RawDb old(tmp.path());
+    // What version 3 stored: the SANs joined by newlines, the CN as it is.
+    old.exec("UPDATE certificates SET alt_names = 'DNS:a' || char(10) || 'b.example.com',"
+             " issued_to = 'evil' || char(27) || '[2J', friendly_name = 'evil' || char(27) || '[2J';"
+             " UPDATE schema_version SET version = 3");
+  }
+  Store s = Store::open(tmp.path(), Store::Mode::ReadWrite);
+  // The friendly name an older import took from the CN as it was is escaped too.
+  REQUIRE(s.cert_by_name("evil\\x1b[2J"));
+  const CertRow row = *s.cert_by_name("evil\\x1b[2J");
+  CHECK(row.alt_names == std::vector<std::string>{"DNS:a\\x0ab.example.com"});
+  CHECK(row.issued_to == "evil\\x1b[2J");
+  RawDb db(tmp.path());
+  CHECK(db.rows("SELECT version FROM schema_version") == std::vector<std::vector<std::string>>{{"4"}});
+  CHECK(db.rows("SELECT alt_names FROM certificates") ==
+        std::vector<std::vector<std::string>>{{"[\"DNS:a\\\\x0ab.example.com\"]"}});
 }
 
 TEST_CASE("Store::open refuses a store with a newer schema", "[store]") {

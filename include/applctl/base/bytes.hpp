@@ -20,7 +20,13 @@ inline BytesView as_bytes(std::string_view s) {
 inline std::string to_string(BytesView b) { return {b.begin(), b.end()}; }
 
 std::string hex(BytesView b);                // lowercase, no separators
-std::string printable(std::string_view s);   // for messages: control bytes as \xNN
+// Text for people and JSON (cli.md: text from certificates): valid UTF-8 without control
+// characters is kept as it is; each byte of an invalid UTF-8 sequence and each byte of a control
+// character (C0, DEL, and the C1 range U+0080..U+009F, whose two UTF-8 bytes are both escaped)
+// becomes \xNN. The result is valid UTF-8 without control characters, and printable() of it is
+// itself (idempotent). Applied where certificate text enters our values and to messages.
+std::string printable(std::string_view s);
+bool is_printable(std::string_view s);       // printable(s) == s, without building it
 
 // The one base64 codec (RFC 4648); the alphabet and the strictness are parameters.
 struct Base64Rules {

@@ -60,9 +60,23 @@ void replace_certificate(Store& store, const CertRow& old, std::int64_t new_id);
 // factory default certificate, and its key when nothing else uses it. Returns the moved addresses.
 std::vector<std::string> drop_certificate(Store& store, const CertRow& row);
 
-// A friendly name: 1 to 128 characters, no control characters, no leading or trailing space.
-// Throws BadInput naming it.
+// A friendly name: 1 to 128 characters, valid UTF-8 without control characters, no leading or
+// trailing space, and not fingerprint-like (it would shadow a fingerprint prefix: see below).
+// Throws BadInput (exit 6) naming it.
 const std::string& checked_friendly_name(const std::string& name);
+// True when a name could be read as a fingerprint prefix (cli.md: ">= 8 hex digits"): 8 or more
+// hex digits and nothing else but colons, which resolve_cert ignores.
+bool fingerprint_like(std::string_view name);
+// A name made from certificate text (its CN, a PKCS#12 friendlyName) brought within the rules of
+// checked_friendly_name: control characters and bytes that are not UTF-8 as \xNN, surrounding
+// spaces removed, at most 100 bytes (cut at a character), "certificate" when nothing is left,
+// "-cert" appended to a fingerprint-like name. `changes` says which rule changed it, one
+// sentence each (empty when it was taken as it is).
+struct DerivedName {
+  std::string name;
+  std::vector<std::string> changes;
+};
+DerivedName derived_friendly_name(std::string_view text);
 
 // Refused (exit 5) unless the certificate can be served: a leaf with its private key.
 void require_servable(const CertRow& row);

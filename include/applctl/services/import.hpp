@@ -25,6 +25,7 @@ struct ImportedCert {
   std::string fulfilled_request;  // the pending request this certificate fulfils, if any
   std::string replaced;           // fingerprint of the certificate it replaced in place, if any
   std::string replaced_name;      // and that certificate's friendly name (which this one took)
+  std::vector<std::string> name_changes;  // how a name made from the certificate was changed (DerivedName)
 };
 
 struct ImportResult {
@@ -42,8 +43,9 @@ ImportResult import_decoded(Store& store, std::vector<std::pair<std::string, Dec
                             const std::optional<std::string>& name, std::string_view source,
                             std::string_view command, std::string_view acme_origin = {});
 
-// The name an imported certificate gets when none is given: what it is issued to, made unique
-// with a fingerprint prefix when that name is taken.
-std::string import_name(const Store& store, const CertInfo& info);
+// The name an imported certificate gets when none is given: what it is issued to, within the
+// friendly name rules (derived_friendly_name), made unique with a fingerprint prefix when that
+// name is taken.
+DerivedName import_name(const Store& store, const CertInfo& info);
 
 }  // namespace applctl

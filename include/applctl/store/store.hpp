@@ -27,6 +27,12 @@ class CryptVfs;
 // The schema version this applctl writes and understands (a newer store is refused).
 int store_schema_version();
 
+// The alt_names column of certificates and requests (schema 4): a JSON array of the SAN strings,
+// so no SAN's content (a newline, a comma) can split one SAN into two. parse_alt_names_column is
+// nullopt when the column is not such an array (doctor reports it; a row reads as no SANs).
+std::string alt_names_column(const std::vector<std::string>& alt_names);
+std::optional<std::vector<std::string>> parse_alt_names_column(std::string_view column);
+
 // The user named in audit rows.
 std::string current_user_name();
 

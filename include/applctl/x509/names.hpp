@@ -58,8 +58,15 @@ bool is_dns_name(std::string_view text);
 // BadInput when there is neither a CN nor a SAN: a certificate or request must name its host.
 std::vector<San> build_sans(const Subject& subject, const std::vector<std::string>& sans);
 
+// True when a DNS SAN's value (as stored: lower case or not, "*." allowed) can ever be matched
+// against a host name: letters, digits, '-', '.', '_' and '*' only. A SAN that held a control
+// character or a byte that is not UTF-8 is stored escaped (printable(), "\x0a") and never matches:
+// it is shown, but no TLS client (SNI) or hostname check can select a certificate by it.
+bool matchable_dns_san(std::string_view value);
+
 // RFC 6125 matching of a presented identifier against a host name: case-insensitive, a trailing
-// dot ignored, '*' only as the whole leftmost label matching exactly one non-empty label.
+// dot ignored, '*' only as the whole leftmost label matching exactly one non-empty label. A
+// pattern that is not matchable_dns_san never matches.
 bool dns_name_matches(std::string_view pattern, std::string_view host);
 // True when one of the SAN strings ("DNS:..", "IP:..") covers host (a DNS name or an IP). An IP
 // host is covered only by an IP SAN, compared in canonical form ("::1" equals "0:0::1"); a name
